@@ -1,0 +1,1 @@
+"""patchbench: fair 3-way benchmarks of performance patches for LLM inference engines."""
