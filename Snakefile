@@ -1,0 +1,23 @@
+# patchbench: baseline vs human fix vs coding agents, one leg per (commit, variant).
+# Each leg is patch.diff -> image.tag -> run.log -> metrics.json; all legs meet
+# in summary.csv and the report. Failure is data: a leg that could not run
+# still writes metrics.json with its failure category and evidence.
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/target.smk"
+include: "rules/patch.smk"
+include: "rules/image.smk"
+include: "rules/run.smk"
+include: "rules/metrics.smk"
+include: "rules/summary.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        final_targets(),
+    default_target: True

@@ -1,0 +1,148 @@
+"""The ``patchbench`` command line: what the workflow's rules call, and tools for people.
+
+Each subcommand parses its arguments and calls one function; imports are
+deferred so the many small jobs of a workflow start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+
+def _json_arg(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+
+
+def cmd_parse_metrics(args: argparse.Namespace) -> int:
+    from patchbench.parsing import parse_file
+
+    print(json.dumps(parse_file(args.file, args.type), indent=2, allow_nan=False))
+    return 0
+
+
+def cmd_clone(args: argparse.Namespace) -> int:
+    from patchbench.target import materialize
+
+    materialize(args.repo, args.dest, args.out)
+    return 0
+
+
+def cmd_leg_patch(args: argparse.Namespace) -> int:
+    from patchbench import atomic
+    from patchbench.revisions import leg_patch
+
+    atomic.write_bytes(args.out, leg_patch(args.params, repo=args.repo, agent_patch=args.agent_patch))
+    return 0
+
+
+def cmd_leg_image(args: argparse.Namespace) -> int:
+    from patchbench.runtime import local
+
+    local.prepare(args.params, repo=args.repo, patch=args.patch, worktree=args.worktree, out=args.out, log=args.log)
+    return 0
+
+
+def cmd_leg_run(args: argparse.Namespace) -> int:
+    from patchbench.runtime import local
+
+    local.run(args.params, image_tag=args.image, repo=args.repo, out=args.out)
+    return 0
+
+
+def cmd_leg_metrics(args: argparse.Namespace) -> int:
+    from patchbench import atomic, legresult
+
+    atomic.write_json(args.out, legresult.build(args.params, image_tag=args.image, run_log=args.run_log, patch=args.patch))
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from patchbench import atomic, summary
+
+    df = summary.frame(summary.leg_rows(summary.load_results(args.metrics), args.primary))
+    atomic.write_text(args.out, df.to_csv(index=False))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from patchbench import report, summary
+
+    md, html = report.render(summary.read_summary(args.summary), args.out, title=args.title, band_pct=args.band)
+    print(f"wrote {md} and {html}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="patchbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str, parent: Any = sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("parse-metrics", cmd_parse_metrics, "Parse a vLLM benchmark output (stdout log or JSON result) into canonical metrics.")
+    p.add_argument("file", type=Path)
+    p.add_argument("--type", choices=["serving", "latency", "throughput"], help="benchmark type (detected when left out)")
+
+    p = add("clone", cmd_clone, "Clone or refresh the suite's target repository (builtin:demo builds the demo engine).")
+    p.add_argument("--repo", required=True, help="git URL or path, or builtin:demo")
+    p.add_argument("--dest", required=True, type=Path, help="bare repository to create or refresh")
+    p.add_argument("--out", required=True, type=Path, help="JSON record of the clone's refs")
+
+    leg = sub.add_parser("leg", help="The stages of one leg, as the workflow runs them.")
+    legs = leg.add_subparsers(dest="stage", required=True)
+    p = add("patch", cmd_leg_patch, "Write the leg's patch.diff.", legs)
+    p.add_argument("--params", required=True, type=_json_arg)
+    p.add_argument("--repo", required=True, type=Path)
+    p.add_argument("--agent-patch", type=Path)
+    p.add_argument("--out", required=True, type=Path)
+
+    p = add("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", legs)
+    p.add_argument("--params", required=True, type=_json_arg)
+    p.add_argument("--repo", required=True, type=Path)
+    p.add_argument("--patch", required=True, type=Path)
+    p.add_argument("--worktree", required=True, type=Path)
+    p.add_argument("--log", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+
+    p = add("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", legs)
+    p.add_argument("--params", required=True, type=_json_arg)
+    p.add_argument("--image", required=True, type=Path)
+    p.add_argument("--repo", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+
+    p = add("metrics", cmd_leg_metrics, "Build the leg's metrics.json from its image.tag and run.log.", legs)
+    p.add_argument("--params", required=True, type=_json_arg)
+    p.add_argument("--image", required=True, type=Path)
+    p.add_argument("--run-log", required=True, type=Path)
+    p.add_argument("--patch", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+
+    p = add("summary", cmd_summary, "Gather legs' metrics.json into summary.csv.")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--primary", type=_json_arg, default={}, help='primary metric per type, JSON, e.g. {"serving": "mean_ttft_ms"}')
+    p.add_argument("metrics", nargs="+", type=Path)
+
+    p = add("report", cmd_report, "Render report.md and report.html from a summary.csv.")
+    p.add_argument("--summary", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--title", default="patchbench report")
+    p.add_argument("--band", type=float, default=5.0, help="the 'similar' band in percent (default 5)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

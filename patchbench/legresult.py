@@ -1,0 +1,90 @@
+"""A leg's ``metrics.json``: its numbers, or its failure with the evidence, and provenance.
+
+The runner's verdict (from run.log's annotations) and the parser's reading of
+the same log are combined here. The parser's category wins when it names a
+root cause the runner cannot see (an out-of-memory that crashed the server is
+``oom``, not ``server_crash``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from patchbench import __version__, failures
+from patchbench.parsing import parse_file
+from patchbench.runlog import read_annotations
+
+ROOT_CAUSES = frozenset({failures.OOM, failures.ENV_ERROR, failures.BAD_ARGUMENTS, failures.DEPRECATED_SCRIPT})
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def decide(outcome: str, runner_evidence: str, parsed: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
+    """``(status, failure)`` from the runner's outcome and the parsed log."""
+    found = parsed.get("failure")
+    if outcome == "ok":
+        if parsed["status"] == "ok" and not found:
+            return "ok", None
+        if found:
+            return "failed", found
+        reason = "the result table is incomplete" if parsed["status"] == "incomplete" else "no result in the output"
+        return "failed", {"category": failures.NO_METRICS, "evidence": reason}
+    if found and found["category"] in ROOT_CAUSES:
+        return "failed", found
+    evidence = runner_evidence
+    if found and found.get("evidence"):
+        evidence = f"{runner_evidence}\n{found['evidence']}"
+    return "failed", {"category": outcome, "evidence": evidence}
+
+
+def build(params: dict[str, Any], *, image_tag: Path, run_log: Path, patch: Path) -> dict[str, Any]:
+    """Everything the summary and report need about one leg."""
+    tag = json.loads(image_tag.read_text())
+    notes = read_annotations(run_log)
+    result: dict[str, Any] = dict(params)
+    parsed: dict[str, Any] = {"status": "failed", "metrics": {}, "runs": [], "failure": None}
+    if tag["status"] != "ok":
+        status, failure = tag["status"], tag["failure"]
+    else:
+        parsed = parse_file(run_log, params["benchmark_type"] or None)
+        status, failure = decide(notes.get("outcome", failures.NO_METRICS), notes.get("evidence", ""), parsed)
+    result.update(
+        status=status,
+        failure_category=failure["category"] if failure else "",
+        failure_reason=failure["evidence"] if failure else "",
+        metrics=parsed["metrics"] if status == "ok" else {},
+        result_blocks=len(parsed["runs"]),
+        provenance=_provenance(tag, notes, patch),
+    )
+    return result
+
+
+def _provenance(tag: dict[str, Any], notes: dict[str, str], patch: Path) -> dict[str, Any]:
+    return {
+        "patch_sha256": sha256(patch),
+        "image": {k: tag.get(k) for k in ("runtime", "digest", "checkout", "commit", "parent", "parent_repaired")},
+        "command": notes.get("command"),
+        "server_command": notes.get("server command"),
+        "host": socket.gethostname(),
+        "gpu_ids": [],
+        "started": notes.get("started"),
+        "finished": notes.get("finished"),
+        "tool_versions": {"patchbench": __version__, "python": platform.python_version(), "git": _git_version()},
+    }
+
+
+def _git_version() -> str:
+    out = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout
+    return out.strip().removeprefix("git version ")

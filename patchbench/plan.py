@@ -1,0 +1,174 @@
+"""The suite plan: commits x variants -> legs, and what each stage of a leg is given.
+
+Everything here is a pure function of the config and the commit table, so it
+is cheap enough to run when Snakemake parses the workflow (every cluster job
+re-parses it): no git, no Docker, no network. What needs the repository
+(resolving a missing parent) happens inside the leg's own jobs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from patchbench import failures
+from patchbench.benchspec import BenchSpec, SpecError, build_spec
+from patchbench.commits import CommitRecord, read_commit_table
+from patchbench.failures import Failure
+
+VARIANTS = ("baseline", "human", "agent")
+AGENT_PREFIX = "agent-"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One benchmark run: a commit in one variant (and, for agents, whose patch)."""
+
+    commit: str
+    variant: str
+    agent: str = ""
+
+    @property
+    def name(self) -> str:
+        """The leg's directory name: ``baseline``, ``human`` or ``agent-<name>``."""
+        return AGENT_PREFIX + self.agent if self.variant == "agent" else self.variant
+
+    @classmethod
+    def parse(cls, commit: str, name: str) -> Leg:
+        if name.startswith(AGENT_PREFIX):
+            return cls(commit, "agent", name[len(AGENT_PREFIX) :])
+        if name in ("baseline", "human"):
+            return cls(commit, name)
+        raise ValueError(f"not a leg name: {name!r}")
+
+
+@dataclass(frozen=True)
+class CommitPlan:
+    """A commit, its one benchmark, and a failure shared by all its legs (if any)."""
+
+    record: CommitRecord
+    spec: BenchSpec | None
+    skip: Failure | None
+
+
+@dataclass
+class SuitePlan:
+    suite: str
+    config: dict[str, Any]
+    commits: dict[str, CommitPlan]
+    agent_patches: dict[str, dict[str, Path]]  # agent -> commit -> patch file
+
+    def legs(self) -> list[Leg]:
+        legs = []
+        for commit in self.commits:
+            legs += [Leg(commit, "baseline"), Leg(commit, "human")]
+            legs += [Leg(commit, "agent", agent) for agent in self.agent_patches]
+        return legs
+
+    def agent_patch(self, leg: Leg) -> Path | None:
+        if leg.variant != "agent":
+            return None
+        return self.agent_patches[leg.agent].get(leg.commit)
+
+    def skip(self, leg: Leg) -> Failure | None:
+        """A failure known before anything runs (the leg is then ``skipped``)."""
+        plan = self.commits[leg.commit]
+        if plan.skip:
+            return plan.skip
+        if leg.variant == "agent" and self.agent_patch(leg) is None:
+            return Failure(failures.MISSING_PATCH, f"no patch from agent {leg.agent!r} for {leg.commit}")
+        return None
+
+    def gpus(self, leg: Leg) -> int:
+        """GPUs the run job holds: none for a leg that will not run."""
+        plan = self.commits[leg.commit]
+        return 0 if self.skip(leg) or plan.spec is None else plan.spec.gpus
+
+    # What each stage is given. Each stage sees only what it depends on, so a
+    # change (a timeout, a command) reruns exactly the stages it affects.
+
+    def patch_params(self, leg: Leg) -> dict[str, Any]:
+        record = self.commits[leg.commit].record
+        return {"variant": leg.variant, "commit": record.commit, "parent": record.parent}
+
+    def image_params(self, leg: Leg) -> dict[str, Any]:
+        record = self.commits[leg.commit].record
+        skip = self.skip(leg)
+        return {
+            "runtime": self.config["runtime"],
+            "variant": leg.variant,
+            "commit": record.commit,
+            "parent": record.parent,
+            "setup_command": self.config.get("setup_command") or "",
+            "setup_timeout_s": self.config["timeouts"]["setup_s"],
+            "skip": skip.as_dict() if skip else None,
+        }
+
+    def run_params(self, leg: Leg) -> dict[str, Any]:
+        spec = self.commits[leg.commit].spec
+        serving = self.config["serving"]
+        return {
+            "spec": spec.as_dict() if spec else None,
+            "python": self.config.get("python") or "",
+            "timeouts": self.config["timeouts"],
+            "health_paths": serving["health_paths"],
+        }
+
+    def metrics_params(self, leg: Leg) -> dict[str, Any]:
+        plan = self.commits[leg.commit]
+        return {
+            "commit": plan.record.commit,
+            "leg": leg.name,
+            "variant": leg.variant,
+            "agent": leg.agent,
+            "model": (plan.spec.model if plan.spec else None) or plan.record.model,
+            "benchmark_type": plan.spec.benchmark_type if plan.spec else (plan.record.benchmark_hint or ""),
+        }
+
+
+def plan_suite(config: dict[str, Any], base_dir: str | Path = ".") -> SuitePlan:
+    """Build the plan from a validated config; relative paths are taken from ``base_dir``."""
+    base = Path(base_dir)
+    records = read_commit_table(base / config["commits"])
+    serving = config["serving"]
+    commits = {}
+    for record in records:
+        spec, skip = None, None
+        try:
+            spec = build_spec(
+                record.perf_command,
+                model=record.model,
+                server_command=serving["server_command"],
+                server_flags=tuple(serving["server_flags"]),
+            )
+        except SpecError as exc:
+            skip = Failure(exc.category, str(exc))
+        if spec and spec.gpus > config["gpus"]:
+            skip = Failure(
+                failures.GPU_REQUIREMENT,
+                f"the benchmark needs {spec.gpus} GPUs (tensor x pipeline x data parallel) "
+                f"and this host has {config['gpus']}",
+            )
+        commits[record.commit] = CommitPlan(record, spec, skip)
+    agent_patches = {
+        agent["name"]: _patch_files(base / agent["patches"], records) for agent in config.get("agents", [])
+    }
+    return SuitePlan(config["suite"], config, commits, agent_patches)
+
+
+def _patch_files(directory: Path, records: list[CommitRecord]) -> dict[str, Path]:
+    """``<commit>.diff`` files by commit (full SHA or its first 8 digits); empty files count as missing."""
+    try:
+        names = {entry.name: entry for entry in os.scandir(directory) if entry.is_file()}
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for record in records:
+        for key in (record.commit, record.short):
+            entry = names.get(f"{key}.diff")
+            if entry is not None and entry.stat().st_size > 0:
+                found[record.commit] = directory / entry.name
+                break
+    return found

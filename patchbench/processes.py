@@ -1,0 +1,135 @@
+"""Child processes with deadlines, and servers that never outlive the leg.
+
+Every process is started in its own session so that stopping it stops its
+whole tree (vLLM's API server forks engine workers). SIGTERM/SIGINT sent to
+patchbench itself (Ctrl-C, Snakemake cancelling a job) are turned into an
+exception, so ``finally`` blocks reap the children before we exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+STOP_GRACE_S = 10.0
+POLL_INTERVAL_S = 0.2
+
+
+class Interrupted(BaseException):
+    """patchbench itself was asked to stop; children must be stopped first."""
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Turn SIGTERM and SIGINT into :class:`Interrupted` for the duration of the block."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, so parallel serving legs never collide."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``argv`` without a shell, stdout and stderr into ``log``."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+
+def stop(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> int:
+    """Stop the process group gracefully (SIGTERM), then by force; return the exit code."""
+    if proc.poll() is None:
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(proc, signal.SIGKILL)  # stragglers the leader left behind
+    return proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How a bounded run ended: its exit code, or that it hit the deadline."""
+
+    returncode: int | None
+    timed_out: bool
+    elapsed_s: float
+
+
+def run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout_s: float) -> Finished:
+    """Run to completion or deadline; the process tree is gone when this returns."""
+    began = time.monotonic()
+    proc = start(argv, cwd=cwd, env=env, log=log)
+    try:
+        returncode = proc.wait(timeout=timeout_s)
+        return Finished(returncode, False, time.monotonic() - began)
+    except subprocess.TimeoutExpired:
+        return Finished(None, True, time.monotonic() - began)
+    finally:
+        stop(proc, grace_s=2.0)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a server came up: ``ready``, ``died`` (with exit code) or ``timeout``."""
+
+    state: str
+    returncode: int | None = None
+    elapsed_s: float = 0.0
+
+
+def wait_healthy(
+    proc: subprocess.Popen[bytes], base_url: str, paths: list[str], deadline_s: float
+) -> Readiness:
+    """Poll the health endpoints until one answers 200, the server dies, or the deadline.
+
+    A dead server is noticed at the next poll, not at the deadline. Paths are
+    tried in order (``/health`` first, ``/v1/models`` for servers without it).
+    """
+    began = time.monotonic()
+    while True:
+        returncode = proc.poll()
+        if returncode is not None:
+            return Readiness("died", returncode, time.monotonic() - began)
+        for path in paths:
+            if _answers(base_url + path):
+                return Readiness("ready", None, time.monotonic() - began)
+        if time.monotonic() - began > deadline_s:
+            return Readiness("timeout", None, time.monotonic() - began)
+        time.sleep(POLL_INTERVAL_S)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False

@@ -1,0 +1,89 @@
+import json
+
+from snakemake.utils import min_version, validate
+
+from patchbench.plan import Leg, plan_suite
+
+min_version("9.0")
+
+
+validate(config, "../config/schema.yaml")
+
+# The plan is pure (config + commit table + patch file names): cheap at parse time.
+PLAN = plan_suite(config)
+LEGS = PLAN.legs()
+
+
+wildcard_constraints:
+    suite=PLAN.suite,
+    commit="[0-9a-f]{7,40}",
+    leg="baseline|human|agent-[A-Za-z0-9][A-Za-z0-9_.-]*",
+
+
+def leg_of(wildcards):
+    return Leg.parse(wildcards.commit, wildcards.leg)
+
+
+def leg_dir(leg):
+    return f"results/{PLAN.suite}/legs/{leg.commit}/{leg.name}"
+
+
+def final_targets():
+    return [
+        f"results/{PLAN.suite}/summary.csv",
+        f"results/{PLAN.suite}/report.md",
+        f"results/{PLAN.suite}/report.html",
+    ]
+
+
+def all_metrics(wildcards):
+    return [f"{leg_dir(leg)}/metrics.json" for leg in LEGS]
+
+
+def agent_patch(wildcards):
+    """The agent's own patch file, when there is one: a change to it reruns the leg."""
+    path = PLAN.agent_patch(leg_of(wildcards))
+    return {"agent_patch": str(path)} if path else {}
+
+
+def agent_patch_flag(wildcards, input):
+    return f"--agent-patch {input.agent_patch}" if "agent_patch" in input.keys() else ""
+
+
+def patch_params(wildcards):
+    return json.dumps(PLAN.patch_params(leg_of(wildcards)))
+
+
+def image_params(wildcards):
+    return json.dumps(PLAN.image_params(leg_of(wildcards)))
+
+
+def run_params(wildcards):
+    return json.dumps(PLAN.run_params(leg_of(wildcards)))
+
+
+def metrics_params(wildcards):
+    return json.dumps(PLAN.metrics_params(leg_of(wildcards)))
+
+
+def leg_gpus(wildcards):
+    """GPUs the run job holds; Snakemake caps resources silently, so the plan
+    has already skipped legs that need more than the host has."""
+    return PLAN.gpus(leg_of(wildcards))
+
+
+def primary_metrics_param(wildcards):
+    return json.dumps(config["primary_metrics"])
+
+
+def target_git_dir(wildcards):
+    """The shared bare clone beside repo.json (a directory Snakemake does not track)."""
+    return f"results/{wildcards.suite}/target/repo.git"
+
+
+def worktree_dir(wildcards):
+    return f"results/{wildcards.suite}/worktrees/{wildcards.commit}/{wildcards.leg}"
+
+
+def report_dir(wildcards):
+    return f"results/{wildcards.suite}"

@@ -1,0 +1,18 @@
+rule image:
+    """Prepare the leg's image (local runtime: a private working copy, patch applied)."""
+    input:
+        patch="results/{suite}/legs/{commit}/{leg}/patch.diff",
+        repo="results/{suite}/target/repo.json",
+    output:
+        "results/{suite}/legs/{commit}/{leg}/image.tag",
+    params:
+        leg=image_params,
+        repo=target_git_dir,
+        worktree=worktree_dir,
+    log:
+        "results/{suite}/logs/image/{commit}/{leg}.log",
+    conda:
+        "../envs/patchbench.yaml"
+    shell:
+        "patchbench leg image --params {params.leg:q} --repo {params.repo:q} --patch {input.patch:q} "
+        "--worktree {params.worktree:q} --log {log:q} --out {output:q} 2>> {log:q}"

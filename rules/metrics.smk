@@ -1,0 +1,18 @@
+rule metrics:
+    """The leg's numbers, or its failure category with the evidence, plus provenance."""
+    input:
+        patch="results/{suite}/legs/{commit}/{leg}/patch.diff",
+        image="results/{suite}/legs/{commit}/{leg}/image.tag",
+        run_log="results/{suite}/legs/{commit}/{leg}/run.log",
+    output:
+        "results/{suite}/legs/{commit}/{leg}/metrics.json",
+    params:
+        leg=metrics_params,
+    log:
+        "results/{suite}/logs/metrics/{commit}/{leg}.log",
+    localrule: True
+    conda:
+        "../envs/patchbench.yaml"
+    shell:
+        "patchbench leg metrics --params {params.leg:q} --image {input.image:q} --run-log {input.run_log:q} "
+        "--patch {input.patch:q} --out {output:q} > {log:q} 2>&1"

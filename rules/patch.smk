@@ -1,0 +1,19 @@
+rule patch:
+    """The leg's patch: empty (baseline), the real commit diff (human) or the agent's file."""
+    input:
+        unpack(agent_patch),
+        repo="results/{suite}/target/repo.json",
+    output:
+        "results/{suite}/legs/{commit}/{leg}/patch.diff",
+    params:
+        leg=patch_params,
+        repo=target_git_dir,
+        agent_patch=agent_patch_flag,
+    log:
+        "results/{suite}/logs/patch/{commit}/{leg}.log",
+    localrule: True
+    conda:
+        "../envs/patchbench.yaml"
+    shell:
+        "patchbench leg patch --params {params.leg:q} --repo {params.repo:q} {params.agent_patch} "
+        "--out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,19 @@
+rule run:
+    """Run the commit's one benchmark spec in the leg's image; holds the GPUs it needs."""
+    input:
+        image="results/{suite}/legs/{commit}/{leg}/image.tag",
+        repo="results/{suite}/target/repo.json",
+    output:
+        "results/{suite}/legs/{commit}/{leg}/run.log",
+    params:
+        leg=run_params,
+        repo=target_git_dir,
+    resources:
+        gpu=leg_gpus,
+    log:
+        "results/{suite}/logs/run/{commit}/{leg}.log",
+    conda:
+        "../envs/patchbench.yaml"
+    shell:
+        "patchbench leg run --params {params.leg:q} --image {input.image:q} --repo {params.repo:q} "
+        "--out {output:q} > {log:q} 2>&1"

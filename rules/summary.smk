@@ -1,0 +1,15 @@
+rule summary:
+    """One row per leg, failed and skipped legs included, with improvements over baseline and human."""
+    input:
+        all_metrics,
+    output:
+        "results/{suite}/summary.csv",
+    params:
+        primary=primary_metrics_param,
+    log:
+        "results/{suite}/logs/summary.log",
+    localrule: True
+    conda:
+        "../envs/patchbench.yaml"
+    shell:
+        "patchbench summary --primary {params.primary:q} --out {output:q} {input:q} > {log:q} 2>&1"
