@@ -1,0 +1,84 @@
+"""Process control against real processes: deadlines, dead servers, no leftovers."""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from patchbench import processes
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+SPAWN_TREE = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+print("grandchild", child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def test_deadline_stops_the_whole_process_tree(tmp_path):
+    log = tmp_path / "out.log"
+    finished = processes.run(
+        [sys.executable, "-c", SPAWN_TREE], cwd=tmp_path, env=dict(os.environ), log=log, timeout_s=2
+    )
+    assert finished.timed_out and finished.returncode is None
+    grandchild = int(log.read_text().split()[1])
+    deadline = time.monotonic() + 5
+    while alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(grandchild)
+
+
+def test_exit_code_and_output_are_kept(tmp_path):
+    log = tmp_path / "out.log"
+    code = "import sys; print('hello'); sys.stderr.write('oops\\n'); sys.exit(3)"
+    finished = processes.run([sys.executable, "-c", code], cwd=tmp_path, env=dict(os.environ), log=log, timeout_s=30)
+    assert (finished.returncode, finished.timed_out) == (3, False)
+    assert log.read_text().split() == ["hello", "oops"]
+
+
+def test_dead_server_is_noticed_at_once_not_at_the_deadline(tmp_path):
+    log = tmp_path / "server.log"
+    server = processes.start(
+        [sys.executable, "-c", "raise SystemExit('engine failed to start')"], cwd=tmp_path, env=dict(os.environ), log=log
+    )
+    ready = processes.wait_healthy(server, f"http://127.0.0.1:{processes.free_port()}", ["/health"], deadline_s=120)
+    assert ready.state == "died" and ready.returncode == 1
+    assert ready.elapsed_s < 120
+
+
+def test_healthy_server_falls_back_to_second_path_and_stops(tmp_path):
+    (tmp_path / "models").write_text("{}")  # http.server answers 200 for /models, 404 for /health
+    port = processes.free_port()
+    server = processes.start(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path, env=dict(os.environ), log=tmp_path / "server.log",
+    )  # fmt: skip
+    try:
+        ready = processes.wait_healthy(server, f"http://127.0.0.1:{port}", ["/health", "/models"], deadline_s=30)
+        assert ready.state == "ready"
+    finally:
+        code = processes.stop(server, grace_s=5)
+    assert code is not None and not alive(server.pid)
+
+
+def test_silent_server_times_out(tmp_path):
+    server = processes.start(
+        [sys.executable, "-c", "import time; time.sleep(60)"], cwd=tmp_path, env=dict(os.environ), log=tmp_path / "s.log"
+    )
+    try:
+        ready = processes.wait_healthy(server, f"http://127.0.0.1:{processes.free_port()}", ["/health"], deadline_s=1)
+        assert ready.state == "timeout"
+    finally:
+        processes.stop(server, grace_s=1)
+    assert not alive(server.pid)
