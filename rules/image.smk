@@ -5,14 +5,14 @@ rule image:
         repo="results/{suite}/target/repo.json",
     output:
         "results/{suite}/legs/{commit}/{leg}/image.tag",
-    params:
-        leg=image_params,
-        repo=target_git_dir,
-        worktree=worktree_dir,
     log:
         "results/{suite}/logs/image/{commit}/{leg}.log",
     conda:
         "../envs/patchbench.yaml"
+    params:
+        leg=image_params,
+        repo=target_git_dir,
+        worktree=worktree_dir,
     shell:
         "patchbench leg image --params {params.leg:q} --repo {params.repo:q} --patch {input.patch:q} "
         "--worktree {params.worktree:q} --log {log:q} --out {output:q} 2>> {log:q}"

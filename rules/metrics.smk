@@ -6,13 +6,13 @@ rule metrics:
         run_log="results/{suite}/legs/{commit}/{leg}/run.log",
     output:
         "results/{suite}/legs/{commit}/{leg}/metrics.json",
-    params:
-        leg=metrics_params,
     log:
         "results/{suite}/logs/metrics/{commit}/{leg}.log",
     localrule: True
     conda:
         "../envs/patchbench.yaml"
+    params:
+        leg=metrics_params,
     shell:
         "patchbench leg metrics --params {params.leg:q} --image {input.image:q} --run-log {input.run_log:q} "
         "--patch {input.patch:q} --out {output:q} > {log:q} 2>&1"

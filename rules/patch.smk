@@ -5,15 +5,15 @@ rule patch:
         repo="results/{suite}/target/repo.json",
     output:
         "results/{suite}/legs/{commit}/{leg}/patch.diff",
-    params:
-        leg=patch_params,
-        repo=target_git_dir,
-        agent_patch=agent_patch_flag,
     log:
         "results/{suite}/logs/patch/{commit}/{leg}.log",
     localrule: True
     conda:
         "../envs/patchbench.yaml"
+    params:
+        leg=patch_params,
+        repo=target_git_dir,
+        agent_patch=agent_patch_flag,
     shell:
         "patchbench leg patch --params {params.leg:q} --repo {params.repo:q} {params.agent_patch} "
         "--out {output:q} > {log:q} 2>&1"

@@ -5,15 +5,15 @@ rule run:
         repo="results/{suite}/target/repo.json",
     output:
         "results/{suite}/legs/{commit}/{leg}/run.log",
-    params:
-        leg=run_params,
-        repo=target_git_dir,
-    resources:
-        gpu=leg_gpus,
     log:
         "results/{suite}/logs/run/{commit}/{leg}.log",
     conda:
         "../envs/patchbench.yaml"
+    resources:
+        gpu=leg_gpus,
+    params:
+        leg=run_params,
+        repo=target_git_dir,
     shell:
         "patchbench leg run --params {params.leg:q} --image {input.image:q} --repo {params.repo:q} "
         "--out {output:q} > {log:q} 2>&1"

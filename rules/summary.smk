@@ -4,12 +4,12 @@ rule summary:
         all_metrics,
     output:
         "results/{suite}/summary.csv",
-    params:
-        primary=primary_metrics_param,
     log:
         "results/{suite}/logs/summary.log",
     localrule: True
     conda:
         "../envs/patchbench.yaml"
+    params:
+        primary=primary_metrics_param,
     shell:
         "patchbench summary --primary {params.primary:q} --out {output:q} {input:q} > {log:q} 2>&1"
