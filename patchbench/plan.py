@@ -125,12 +125,19 @@ class SuitePlan:
             "agent": leg.agent,
             "model": (plan.spec.model if plan.spec else None) or plan.record.model,
             "benchmark_type": plan.spec.benchmark_type if plan.spec else (plan.record.benchmark_hint or ""),
+            "spec": plan.spec.as_dict() if plan.spec else None,
         }
 
 
-def plan_suite(config: dict[str, Any], base_dir: str | Path = ".") -> SuitePlan:
-    """Build the plan from a validated config; relative paths are taken from ``base_dir``."""
+def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: int | None = None) -> SuitePlan:
+    """Build the plan from a validated config; relative paths are taken from ``base_dir``.
+
+    ``gpu_limit`` is Snakemake's ``--resources gpu=N``: a leg asking for more
+    would be capped to N without a word, so it is skipped like one that needs
+    more GPUs than the host has.
+    """
     base = Path(base_dir)
+    host_gpus = config["gpus"] if gpu_limit is None else min(config["gpus"], gpu_limit)
     records = read_commit_table(base / config["commits"])
     serving = config["serving"]
     commits = {}
@@ -145,11 +152,11 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".") -> SuitePlan:
             )
         except SpecError as exc:
             skip = Failure(exc.category, str(exc))
-        if spec and spec.gpus > config["gpus"]:
+        if spec and spec.gpus > host_gpus:
             skip = Failure(
                 failures.GPU_REQUIREMENT,
                 f"the benchmark needs {spec.gpus} GPUs (tensor x pipeline x data parallel) "
-                f"and this host has {config['gpus']}",
+                f"and this host offers {host_gpus}",
             )
         commits[record.commit] = CommitPlan(record, spec, skip)
     agent_patches = {

@@ -1,4 +1,7 @@
 import json
+import os
+import sys
+from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
@@ -9,8 +12,18 @@ min_version("9.0")
 
 validate(config, "../config/schema.yaml")
 
+# Rules call the patchbench that belongs to this Snakemake, activated or not.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def gpu_limit():
+    """--resources gpu=N when given: Snakemake silently caps larger requests to it."""
+    resource = workflow.global_resources.get("gpu")
+    return getattr(resource, "value", None)
+
+
 # The plan is pure (config + commit table + patch file names): cheap at parse time.
-PLAN = plan_suite(config)
+PLAN = plan_suite(config, gpu_limit=gpu_limit())
 LEGS = PLAN.legs()
 
 

@@ -1,0 +1,104 @@
+"""The demo suite end to end: a real Snakemake run on a real git history, then a no-op rerun.
+
+The expected outcome of every leg follows from how the demo was built (see
+demo/README.md): which agent patch is good, slow, crashing, broken or stale.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.workflow import copy_project, snakemake
+
+EXPECTED = {
+    # commit slug in demo/history.yaml -> {leg: (status, failure_category)}
+    "latency": {"baseline": ("ok", ""), "human": ("ok", ""), "agent-alpha": ("ok", ""), "agent-beta": ("ok", "")},
+    "serving": {
+        "baseline": ("ok", ""),
+        "human": ("ok", ""),
+        "agent-alpha": ("failed", "server_crash"),
+        "agent-beta": ("ok", ""),
+    },
+    "throughput": {
+        "baseline": ("ok", ""),
+        "human": ("ok", ""),
+        "agent-alpha": ("failed", "patch_syntax_error"),
+        "agent-beta": ("failed", "patch_apply_failed"),
+    },
+    "eight-gpus": {leg: ("skipped", "gpu_requirement") for leg in ("baseline", "human", "agent-alpha", "agent-beta")},
+    "not-in-repo": {
+        "baseline": ("failed", "missing_parent_commit"),
+        "human": ("failed", "missing_parent_commit"),
+        "agent-alpha": ("failed", "missing_parent_commit"),
+        "agent-beta": ("skipped", "missing_patch"),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = copy_project(tmp_path_factory.mktemp("demo") / "patchbench")
+    proc = snakemake(workdir, "--cores", "2", "--resources", "gpu=1")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir
+
+
+def commit_slugs(workdir) -> dict[str, str]:
+    """Map the demo table's commits to the scenario they were built for."""
+    table = pd.read_csv(workdir / "demo" / "commits.csv", dtype=str).fillna("")
+    return dict(zip(table["commit"], table["scenario"]))
+
+
+def test_every_leg_ends_as_designed(demo_run):
+    summary = pd.read_csv(demo_run / "results" / "demo" / "summary.csv", dtype={"agent": str}).fillna("")
+    slugs = commit_slugs(demo_run)
+    assert len(summary) == 4 * len(slugs)
+    seen = {}
+    for row in summary.itertuples():
+        seen.setdefault(slugs[row.commit], {})[row.leg] = (row.status, row.failure_category)
+    assert seen == EXPECTED
+
+
+def test_successful_legs_have_real_numbers_and_failures_have_evidence(demo_run):
+    summary = pd.read_csv(demo_run / "results" / "demo" / "summary.csv", dtype={"agent": str})
+    ok = summary[summary.status == "ok"]
+    assert (ok.primary_value > 0).all()
+    assert ok[ok.benchmark_type == "serving"].mean_ttft_ms.notna().all()
+    assert ok[ok.benchmark_type == "latency"].latency_avg_ms.notna().all()
+    assert ok[ok.benchmark_type == "throughput"].tokens_per_second.notna().all()
+    humans = ok[ok.variant == "human"]
+    assert humans.improvement_over_baseline_pct.notna().all()
+    failed = summary[summary.status != "ok"]
+    assert failed.failure_reason.notna().all() and (failed.failure_reason.str.len() > 0).all()
+    crash = failed[failed.failure_category == "server_crash"].failure_reason.iloc[0]
+    assert "Error" in crash  # the server's own traceback line, not just "it failed"
+
+
+def test_all_legs_of_a_commit_run_the_identical_benchmark(demo_run):
+    legs = demo_run / "results" / "demo" / "legs"
+    for commit_dir in legs.iterdir():
+        specs = {json.dumps(json.loads((leg / "metrics.json").read_text())["spec"]) for leg in commit_dir.iterdir()}
+        assert len(specs) == 1, commit_dir.name
+
+
+def test_agent_patches_never_touch_the_shared_clone(demo_run):
+    repo = demo_run / "results" / "demo" / "target" / "repo.git"
+    assert not (repo / "tinyllm").exists()  # a bare clone has no working tree to write into
+    assert (demo_run / "demo" / "engine").exists()
+
+
+def test_report_is_rendered_from_the_summary(demo_run):
+    report = (demo_run / "results" / "demo" / "report.md").read_text()
+    for category in ("server_crash", "patch_syntax_error", "patch_apply_failed", "gpu_requirement"):
+        assert category in report
+    html = (demo_run / "results" / "demo" / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "</html>" in html
+
+
+def test_rerun_after_success_does_nothing(demo_run):
+    proc = snakemake(demo_run, "--cores", "1", "--resources", "gpu=1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Nothing to be done" in proc.stderr + proc.stdout

@@ -1,0 +1,25 @@
+"""The workflow stays lint- and format-clean (as the Snakemake workflow catalog checks)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+from tests.workflow import copy_project, snakemake
+
+
+def test_snakemake_lint_is_clean(tmp_path):
+    proc = snakemake(copy_project(tmp_path / "p"), "--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakefmt_is_clean():
+    snakefmt = str(Path(sys.executable).parent / "snakefmt")
+    proc = subprocess.run([snakefmt, "--check", "."], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_dry_run_plans_every_leg(tmp_path):
+    proc = snakemake(copy_project(tmp_path / "p"), "-n", "--cores", "1", "--resources", "gpu=1")
+    assert proc.returncode == 0, proc.stderr
+    assert "metrics" in proc.stdout

@@ -1,0 +1,27 @@
+"""Run the real workflow on a private copy of this repository (Snakemake is real, not imported)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "results", ".snakemake", "__pycache__", ".pytest_cache")
+
+
+def copy_project(dest: Path) -> Path:
+    """The workflow as a fresh clone has it, without results of earlier runs."""
+    shutil.copytree(REPO_ROOT, dest, ignore=_IGNORE)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
+    )
