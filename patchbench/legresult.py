@@ -41,7 +41,8 @@ def decide(outcome: str, runner_evidence: str, parsed: dict[str, Any]) -> tuple[
             return "failed", found
         reason = "the result table is incomplete" if parsed["status"] == "incomplete" else "no result in the output"
         return "failed", {"category": failures.NO_METRICS, "evidence": reason}
-    if found and found["category"] in ROOT_CAUSES:
+    # A run we stopped at its deadline is a timeout whatever it printed last.
+    if found and found["category"] in ROOT_CAUSES and outcome != failures.TIMEOUT:
         return "failed", found
     evidence = runner_evidence
     if found and found.get("evidence"):

@@ -1,0 +1,148 @@
+"""One pass over a log: result blocks, failure signals and type hints, then the verdict.
+
+Speed comes from doing almost nothing for the lines that matter least. A line
+is looked at closely only if its first four characters (lower-cased, after
+comment markers and indentation) could start a result row, a table rule, a JSON
+object, a runner marker or a type hint; everything else (server logs, request
+logs) costs a strip, a slice and a set lookup. Failure signals are looked for
+only in batches that contain one of a few trigger substrings at all.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from patchbench import failures
+from patchbench.parsing.blocks import FAILED, OK, Block
+from patchbench.parsing.classify import EVIDENCE_LINES, FailureTracker, has_trigger, quote
+from patchbench.parsing.hints import HINT_HEADS, type_hint
+from patchbench.parsing.jsonresult import JsonResults
+from patchbench.parsing.labels import TEXT_HEADS
+from patchbench.parsing.lines import DECORATION, Batch, clean
+from patchbench.parsing.text import TABLE_TITLE, TextResults, is_table_rule
+from patchbench.runlog import MARK
+
+# Only the most recent runs are listed; a log of thousands of sweeps stays bounded.
+MAX_RUNS = 1000
+_MARK_HEAD = MARK[:4].lower()
+_HEADS = TEXT_HEADS | HINT_HEADS | {"====", _MARK_HEAD}
+# Lines starting with these may be rows too: "P99 TTFT", "90% percentile
+# latency" (any percentile), a JSON object, a coloured line, a progress bar
+# glued to the table title.
+_FIRST_CHARS = frozenset("0123456789p{\x1b")
+# tqdm draws "NN%|" in every bar: thousands of redraws, never a result.
+_PROGRESS_BAR = "%|"
+
+
+class LogScanner:
+    """Reads batches of lines once and reports what the log shows."""
+
+    def __init__(self, benchmark_type: str | None = None) -> None:
+        self._wanted = benchmark_type
+        self._runs: deque[dict[str, Any]] = deque(maxlen=MAX_RUNS)
+        self._complete: Block | None = None
+        self._partial: Block | None = None
+        self._hint: str | None = None
+        self._text = TextResults(self._finished)
+        self._json = JsonResults(self._finished)
+        self._failures = FailureTracker()
+
+    def feed(self, batch: Batch) -> None:
+        """Scan one batch of lines."""
+        failures_here = self._failures.in_traceback or has_trigger(batch.text)
+        json_open = self._json.open
+        for index, line in enumerate(batch.lines):
+            if json_open:
+                if self._json.feed(line):
+                    json_open = self._json.open
+                    continue
+                json_open = False
+            stripped = line.lstrip(DECORATION)
+            head = stripped[:4].lower()
+            if head in _HEADS or head[:1] in _FIRST_CHARS:
+                json_open = self._candidate(stripped, head, batch.number(index))
+            if failures_here:
+                self._failures.line(line)
+        self._failures.remember_tail(batch.lines)
+
+    def result(self) -> dict[str, Any]:
+        """The verdict on everything fed so far (closes any block still open)."""
+        self._json.close()
+        self._text.close()
+        chosen = self._complete or self._partial
+        status = FAILED if chosen is None else chosen.status
+        return {
+            "benchmark_type": self._benchmark_type(chosen),
+            "status": status,
+            "metrics": chosen.all_metrics() if chosen else {},
+            "runs": sorted(self._runs, key=lambda run: run["line"]),
+            "failure": self._failure(status, chosen),
+        }
+
+    def _candidate(self, stripped: str, head: str, number: int) -> bool:
+        """Handle a line that may be a result line; returns whether a JSON object is open."""
+        if head == _MARK_HEAD and stripped.startswith(MARK):
+            self._failures.marker(stripped)
+            return False
+        if self._hint is None and head in HINT_HEADS:
+            self._hint = type_hint(stripped)
+        if head[:1] == "{":
+            self._json.start(stripped, number)
+            return self._json.open
+        if _PROGRESS_BAR in stripped and TABLE_TITLE not in stripped:
+            return False
+        text = clean(stripped)
+        if TABLE_TITLE in text:
+            self._text.header(number)
+        elif is_table_rule(text):
+            self._text.rule()
+        else:
+            label, colon, value = text.partition(":")
+            if colon:
+                self._text.row(label, value, text, number)
+        return False
+
+    def _finished(self, block: Block) -> None:
+        run = block.as_run()
+        self._runs.append(run)
+        if self._wanted is not None and block.benchmark_type != self._wanted:
+            return
+        latest = self._complete if run["status"] == OK else self._partial
+        if latest is None or block.line >= latest.line:
+            if run["status"] == OK:
+                self._complete = block
+            else:
+                self._partial = block
+
+    def _benchmark_type(self, chosen: Block | None) -> str | None:
+        if self._wanted is not None:
+            return self._wanted
+        if chosen is not None:
+            return chosen.benchmark_type
+        return self._hint or self._failures.type_hint
+
+    def _failure(self, status: str, chosen: Block | None) -> dict[str, str] | None:
+        if status == OK:
+            assert chosen is not None
+            return self._requests_failed(chosen)
+        found = self._failures.failure()
+        if found is None and status == FAILED:
+            evidence = "\n".join(self._failures.tail) or "empty log"
+            found = failures.Failure(failures.NO_METRICS, evidence).as_dict()
+        return found
+
+    def _requests_failed(self, block: Block) -> dict[str, str] | None:
+        """``requests_failed`` when a complete result shows that all or most requests failed."""
+        completed = block.metrics.get("completed")
+        failed = block.metrics.get("failed", 0)
+        if completed is None or (completed > 0 and failed <= completed):
+            return None
+        rows = [
+            quote(block.quotes.get(key, f'"{key}": {block.metrics[key]}'))
+            for key in ("completed", "failed")
+            if key in block.metrics
+        ]
+        logged = self._failures.evidence(failures.REQUESTS_FAILED)
+        evidence = "\n".join(list(dict.fromkeys(rows + logged))[:EVIDENCE_LINES])
+        return failures.Failure(failures.REQUESTS_FAILED, evidence).as_dict()
