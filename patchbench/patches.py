@@ -97,7 +97,7 @@ def check_and_apply(worktree: Path, patch_path: Path) -> Failure | None:
         return Failure(failures.PATCH_REJECTED, reason)
     patch_file = str(patch_path.resolve())
     try:
-        git(["apply", "--check", "--verbose", patch_file], cwd=worktree)
+        git(["apply", "--check", patch_file], cwd=worktree)
         git(["apply", patch_file], cwd=worktree)
     except GitError as exc:
         return Failure(failures.PATCH_APPLY_FAILED, _evidence(exc.stderr))

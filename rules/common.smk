@@ -1,7 +1,4 @@
 import json
-import os
-import sys
-from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
@@ -11,9 +8,6 @@ min_version("9.0")
 
 
 validate(config, "../config/schema.yaml")
-
-# Rules call the patchbench that belongs to this Snakemake, activated or not.
-os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def gpu_limit():
