@@ -9,6 +9,7 @@ configfile: "config/config.yaml"
 
 include: "rules/common.smk"
 include: "rules/target.smk"
+include: "rules/spec.smk"
 include: "rules/patch.smk"
 include: "rules/image.smk"
 include: "rules/run.smk"

@@ -34,6 +34,14 @@ def cmd_clone(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_spec(args: argparse.Namespace) -> int:
+    from patchbench import atomic
+    from patchbench.commitspec import resolve_spec
+
+    atomic.write_json(args.out, resolve_spec(args.params, args.repo))
+    return 0
+
+
 def cmd_leg_patch(args: argparse.Namespace) -> int:
     from patchbench import atomic
     from patchbench.revisions import leg_patch
@@ -52,14 +60,15 @@ def cmd_leg_image(args: argparse.Namespace) -> int:
 def cmd_leg_run(args: argparse.Namespace) -> int:
     from patchbench.runtime import local
 
-    local.run(args.params, image_tag=args.image, repo=args.repo, out=args.out)
+    local.run(args.params, spec=args.spec, image_tag=args.image, repo=args.repo, out=args.out)
     return 0
 
 
 def cmd_leg_metrics(args: argparse.Namespace) -> int:
     from patchbench import atomic, legresult
 
-    atomic.write_json(args.out, legresult.build(args.params, image_tag=args.image, run_log=args.run_log, patch=args.patch))
+    result = legresult.build(args.params, spec=args.spec, image_tag=args.image, run_log=args.run_log, patch=args.patch)
+    atomic.write_json(args.out, result)
     return 0
 
 
@@ -97,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", required=True, type=Path, help="bare repository to create or refresh")
     p.add_argument("--out", required=True, type=Path, help="JSON record of the clone's refs")
 
+    p = add("spec", cmd_spec, "Resolve a commit's one benchmark spec (normalization rules, target tree) into spec.json.")
+    p.add_argument("--params", required=True, type=_json_arg)
+    p.add_argument("--repo", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+
     leg = sub.add_parser("leg", help="The stages of one leg, as the workflow runs them.")
     legs = leg.add_subparsers(dest="stage", required=True)
     p = add("patch", cmd_leg_patch, "Write the leg's patch.diff.", legs)
@@ -115,12 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", legs)
     p.add_argument("--params", required=True, type=_json_arg)
+    p.add_argument("--spec", required=True, type=Path)
     p.add_argument("--image", required=True, type=Path)
     p.add_argument("--repo", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
 
     p = add("metrics", cmd_leg_metrics, "Build the leg's metrics.json from its image.tag and run.log.", legs)
     p.add_argument("--params", required=True, type=_json_arg)
+    p.add_argument("--spec", required=True, type=Path)
     p.add_argument("--image", required=True, type=Path)
     p.add_argument("--run-log", required=True, type=Path)
     p.add_argument("--patch", required=True, type=Path)

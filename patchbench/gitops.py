@@ -92,3 +92,11 @@ def tree_id(worktree: Path) -> str:
     """Content digest of a working copy (tracked and new files): its git tree SHA."""
     git(["add", "--all", "--force", "."], cwd=worktree)
     return git_text(["write-tree"], cwd=worktree)
+
+
+def path_exists(repo: str | Path, rev: str, path: str) -> bool:
+    try:
+        git(["cat-file", "-e", f"{rev}:{path}"], cwd=repo)
+        return True
+    except GitError:
+        return False

@@ -50,11 +50,11 @@ def decide(outcome: str, runner_evidence: str, parsed: dict[str, Any]) -> tuple[
     return "failed", {"category": outcome, "evidence": evidence}
 
 
-def build(params: dict[str, Any], *, image_tag: Path, run_log: Path, patch: Path) -> dict[str, Any]:
+def build(params: dict[str, Any], *, spec: Path, image_tag: Path, run_log: Path, patch: Path) -> dict[str, Any]:
     """Everything the summary and report need about one leg."""
     tag = json.loads(image_tag.read_text())
     notes = read_annotations(run_log)
-    result: dict[str, Any] = dict(params)
+    result: dict[str, Any] = {**params, "spec": json.loads(spec.read_text())["spec"]}
     parsed: dict[str, Any] = {"status": "failed", "metrics": {}, "runs": [], "failure": None}
     if tag["status"] != "ok":
         status, failure = tag["status"], tag["failure"]

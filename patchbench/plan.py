@@ -106,14 +106,24 @@ class SuitePlan:
             "skip": skip.as_dict() if skip else None,
         }
 
-    def run_params(self, leg: Leg) -> dict[str, Any]:
-        spec = self.commits[leg.commit].spec
+    def spec_params(self, commit: str) -> dict[str, Any]:
+        record = self.commits[commit].record
         serving = self.config["serving"]
         return {
-            "spec": spec.as_dict() if spec else None,
+            "commit": record.commit,
+            "parent": record.parent,
+            "perf_command": record.perf_command,
+            "model": record.model,
+            "server_command": serving["server_command"],
+            "server_flags": serving["server_flags"],
+            "rules": self.config["normalization"],
+        }
+
+    def run_params(self, leg: Leg) -> dict[str, Any]:
+        return {
             "python": self.config.get("python") or "",
             "timeouts": self.config["timeouts"],
-            "health_paths": serving["health_paths"],
+            "health_paths": self.config["serving"]["health_paths"],
         }
 
     def metrics_params(self, leg: Leg) -> dict[str, Any]:
@@ -125,7 +135,6 @@ class SuitePlan:
             "agent": leg.agent,
             "model": (plan.spec.model if plan.spec else None) or plan.record.model,
             "benchmark_type": plan.spec.benchmark_type if plan.spec else (plan.record.benchmark_hint or ""),
-            "spec": plan.spec.as_dict() if plan.spec else None,
         }
 
 
@@ -149,6 +158,7 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: in
                 model=record.model,
                 server_command=serving["server_command"],
                 server_flags=tuple(serving["server_flags"]),
+                rules=config["normalization"],
             )
         except SpecError as exc:
             skip = Failure(exc.category, str(exc))

@@ -65,6 +65,10 @@ def image_params(wildcards):
     return json.dumps(PLAN.image_params(leg_of(wildcards)))
 
 
+def spec_params(wildcards):
+    return json.dumps(PLAN.spec_params(wildcards.commit))
+
+
 def run_params(wildcards):
     return json.dumps(PLAN.run_params(leg_of(wildcards)))
 

@@ -1,6 +1,7 @@
 rule run:
     """Run the commit's one benchmark spec in the leg's image; holds the GPUs it needs."""
     input:
+        spec="results/{suite}/legs/{commit}/spec.json",
         image="results/{suite}/legs/{commit}/{leg}/image.tag",
         repo="results/{suite}/target/repo.json",
     output:
@@ -15,5 +16,5 @@ rule run:
         leg=run_params,
         repo=target_git_dir,
     shell:
-        "patchbench leg run --params {params.leg:q} --image {input.image:q} --repo {params.repo:q} "
+        "patchbench leg run --params {params.leg:q} --spec {input.spec:q} --image {input.image:q} --repo {params.repo:q} "
         "--out {output:q} > {log:q} 2>&1"

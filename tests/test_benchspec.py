@@ -60,9 +60,13 @@ def test_gpus_come_from_parallel_sizes(flags, gpus):
 
 
 def test_leading_env_assignments_become_the_spec_env():
-    s = spec("VLLM_USE_V1=1 VLLM_ATTENTION_BACKEND=FLASHMLA python3 benchmarks/benchmark_latency.py --model m")
+    rules = [{"name": "env", "action": "env_assignments"}]
+    s = spec("VLLM_USE_V1=1 VLLM_ATTENTION_BACKEND=FLASHMLA python3 benchmarks/benchmark_latency.py --model m", rules=rules)
     assert s.env == {"VLLM_USE_V1": "1", "VLLM_ATTENTION_BACKEND": "FLASHMLA"}
     assert s.argv[:2] == ("python3", "benchmarks/benchmark_latency.py")
+    assert s.rules_fired == ("env",)
+    with pytest.raises(SpecError):  # without the rule, the command is not a benchmark
+        spec("VLLM_USE_V1=1 python3 benchmarks/benchmark_latency.py --model m")
 
 
 def test_serving_moves_engine_flags_to_the_server_and_targets_it():
@@ -86,7 +90,7 @@ def test_model_falls_back_to_the_table():
 
 
 def test_spec_round_trips_through_json_dict():
-    s = spec("VLLM_USE_V1=0 vllm bench serve --model m -tp 2")
+    s = spec("VLLM_USE_V1=0 vllm bench serve --model m -tp 2", rules=[{"name": "env", "action": "env_assignments"}])
     assert BenchSpec.from_dict(s.as_dict()) == s
 
 

@@ -97,9 +97,10 @@ def leg_env(worktree: Path, extra: dict[str, str]) -> dict[str, str]:
 # ---------------------------------------------------------------- run
 
 
-def run(params: dict[str, Any], *, image_tag: Path, repo: Path, out: Path) -> None:
-    """Run the leg's benchmark and write ``run.log`` (complete, or not at all)."""
+def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out: Path) -> None:
+    """Run the commit's benchmark spec in the leg's image; write ``run.log`` (complete, or not at all)."""
     tag = json.loads(image_tag.read_text())
+    params = {**params, "spec": json.loads(spec.read_text())["spec"]}
     writer = RunLogWriter(out)
     try:
         with processes.interruptible():

@@ -1,0 +1,71 @@
+"""The shipped normalization rules (config/schema.yaml defaults) on real ISO-Bench commands."""
+
+import shlex
+
+import pytest
+import yaml
+
+from patchbench.normalize import TargetFacts, normalize
+from tests.conftest import REPO_ROOT
+
+RULES = yaml.safe_load((REPO_ROOT / "config" / "schema.yaml").read_text())["properties"]["normalization"]["default"]
+
+
+def run(command, facts=None):
+    c = normalize(shlex.split(command), RULES, facts)
+    return c, shlex.join(c.program + [t for i in c.items for t in i])
+
+
+def test_env_prefix_and_underscore_flags_from_isobench_fa63e710():
+    c, text = run(
+        'VLLM_USE_V1=1 python3 benchmarks/benchmark_latency.py --model m --tensor-parallel-size 1 '
+        "--input_len 1000 --batch_size 32"
+    )
+    assert c.env == {"VLLM_USE_V1": "1"}
+    assert text == "python3 benchmarks/benchmark_latency.py --model m --tensor-parallel-size 1 --input-len 1000 --batch-size 32"
+    assert c.fired == ["env-assignments", "flag-spelling"]
+
+
+def test_sonnet_becomes_random_with_fixed_lengths():
+    c, text = run("python benchmarks/benchmark_serving.py --model m --dataset-name sonnet --sonnet-input-len 550")
+    assert text == (
+        "python benchmarks/benchmark_serving.py --model m --dataset-name random "
+        "--random-input-len 550 --random-output-len 150"
+    )
+    assert c.fired == ["sonnet-to-random", "sonnet-options"]
+
+
+def test_throughput_gets_default_lengths_only_without_a_dataset():
+    c, text = run("python benchmarks/benchmark_throughput.py --model google/gemma-2b")
+    assert text.endswith("--input-len 512 --output-len 128") and c.fired == ["throughput-default-lengths"]
+    c, _ = run("python benchmarks/benchmark_throughput.py --model m --input-len 256 --output-len 256")
+    assert c.fired == []
+
+
+def test_removed_serving_dataset_flag_is_rewritten():
+    c, text = run("python benchmarks/benchmark_serving.py --model m --dataset ShareGPT.json")
+    assert text == "python benchmarks/benchmark_serving.py --model m --dataset-path ShareGPT.json --dataset-name sharegpt"
+
+
+@pytest.mark.parametrize(
+    "script", ["/home/ray/default/vllm_public/benchmarks/benchmark_latency.py", "benchmark/benchmark_latency.py"]
+)
+def test_script_outside_benchmarks_is_repaired(script):
+    c, text = run(f"python {script} --model m")
+    assert text == "python benchmarks/benchmark_latency.py --model m" and c.fired == ["script-path"]
+
+
+def test_cli_style_follows_the_target_tree():
+    old_tree = TargetFacts(scripts=frozenset({"benchmarks/benchmark_throughput.py"}), cli=frozenset())
+    c, text = run("vllm bench throughput --model m --input-len 10 --output-len 5", old_tree)
+    assert text.startswith("python benchmarks/benchmark_throughput.py --model m") and "target-cli" in c.fired
+    new_tree = TargetFacts(scripts=frozenset(), cli=frozenset({"latency"}))  # scripts are deprecation stubs
+    c, text = run("python benchmarks/benchmark_latency.py --model m", new_tree)
+    assert text == "vllm bench latency --model m"
+    c, _ = run("vllm bench serve --model m")  # no facts (no tree): left alone
+    assert "target-cli" not in c.fired
+
+
+def test_unrunnable_scripts_stay_unknown():
+    assert run("python benchmark_guided.py --model m")[0].kind is None
+    assert run("python benchmarks/benchmark_prefix_caching.py --model m")[0].kind is None
