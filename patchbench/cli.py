@@ -27,6 +27,29 @@ def cmd_parse_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    from patchbench import config
+    from patchbench.commits import CommitTableError, read_commit_table
+    from patchbench.lint import ERROR, lint_table
+
+    rules = (config.load(args.configfile) if args.configfile else config.defaults())["normalization"]
+    try:
+        records = read_commit_table(args.mapping)
+    except CommitTableError as exc:
+        print(f"patchbench lint: {exc}", file=sys.stderr)
+        return 2
+    findings = lint_table(records, args.gpus, rules)
+    if args.json:
+        print(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        for f in findings:
+            print(f"{f.commit[:12]}  {f.code:<24} {f.severity:<10} {f.message}")
+        errors = sum(f.severity == ERROR for f in findings)
+        blocked = len({f.commit for f in findings if f.severity == ERROR})
+        print(f"{len(records)} commits, {len(findings)} findings, {errors} errors; {blocked} commits would be skipped")
+    return 0
+
+
 def cmd_clone(args: argparse.Namespace) -> int:
     from patchbench.target import materialize
 
@@ -88,6 +111,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    import logging
+
+    import yaml
+
+    from patchbench import sources
+    from patchbench.commits import CommitTableError, read_commit_table
+
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    try:
+        config = (yaml.safe_load(args.configfile.read_text(encoding="utf-8")) or {}) if args.configfile else {}
+        table = args.commits or config.get("commits")
+        if not table:
+            raise sources.SourceError("give --commits TABLE or a --configfile with 'commits'")
+        agents = sources.config_agents(config)
+        for text in args.agent:
+            name, sep, source = text.partition("=")
+            if not (name and sep):
+                raise sources.SourceError(f"--agent {text!r}: expected NAME=SOURCE")
+            agents.setdefault(name, []).append(sources.parse_source_arg(source))
+        records = read_commit_table(table)
+        rows = sources.coverage({name: sources.collect(found, records) for name, found in agents.items()})
+        labels = {name: [sources.source_label(s) for s in found] for name, found in agents.items()}
+    except (OSError, yaml.YAMLError, sources.SourceError, CommitTableError) as exc:
+        print(f"patchbench coverage: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=2) if args.json else sources.format_coverage(rows, labels).rstrip("\n"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patchbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("parse-metrics", cmd_parse_metrics, "Parse a vLLM benchmark output (stdout log or JSON result) into canonical metrics.")
     p.add_argument("file", type=Path)
     p.add_argument("--type", choices=["serving", "latency", "throughput"], help="benchmark type (detected when left out)")
+
+    p = add("lint", cmd_lint, "Report every problem in a commit table, per commit, with a stable code.")
+    p.add_argument("--mapping", required=True, type=Path, help="commit table (ISO-Bench JSON, CSV or TSV)")
+    p.add_argument("--gpus", type=int, default=1, help="GPUs on the host (default 1)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {commit, code, message, severity}")
+    p.add_argument("--configfile", type=Path, help="suite config whose normalization rules apply (default: built-in)")
 
     p = add("clone", cmd_clone, "Clone or refresh the suite's target repository (builtin:demo builds the demo engine).")
     p.add_argument("--repo", required=True, help="git URL or path, or builtin:demo")
@@ -152,6 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--title", default="patchbench report")
     p.add_argument("--band", type=float, default=5.0, help="the 'similar' band in percent (default 5)")
+
+    p = add("coverage", cmd_coverage, "Which commits each agent has a patch for, from which source, and conflicts.")
+    p.add_argument("--commits", type=Path, help="commit table (default: the config's 'commits')")
+    p.add_argument("--configfile", type=Path, help="suite config whose agents' sources are read")
+    p.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="NAME=SOURCE",
+        help="a source for agent NAME: diff_dir:PATH, trajectories:PATH[:REPO] or runs:PATH[:REPO[:AGENT[:MODEL]]]; "
+        "repeat NAME to add sources in precedence order",
+    )
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
     return parser
 
 

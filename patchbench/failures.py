@@ -15,6 +15,8 @@ MISSING_PARENT_COMMIT = "missing_parent_commit"
 MISSING_PERF_COMMAND = "missing_perf_command"
 UNSUPPORTED_BENCHMARK = "unsupported_benchmark"
 GPU_REQUIREMENT = "gpu_requirement"
+PLACEHOLDER_IN_COMMAND = "placeholder_in_command"
+LOCAL_PATH_IN_COMMAND = "local_path_in_command"
 PATCH_REJECTED = "patch_rejected"
 PATCH_APPLY_FAILED = "patch_apply_failed"
 PATCH_SYNTAX_ERROR = "patch_syntax_error"
@@ -38,6 +40,8 @@ CATEGORIES: dict[str, str] = {
     MISSING_PERF_COMMAND: "the commit table gives no benchmark command",
     UNSUPPORTED_BENCHMARK: "the benchmark command is not one the workflow can run",
     GPU_REQUIREMENT: "the benchmark needs more GPUs than the host has",
+    PLACEHOLDER_IN_COMMAND: "the perf command has placeholders never filled in (BS, MODEL, ...)",
+    LOCAL_PATH_IN_COMMAND: "the perf command uses paths that exist only on its author's machine",
     PATCH_REJECTED: "the patch is unsafe or malformed (outside the repository, binary, too large)",
     PATCH_APPLY_FAILED: "the patch does not apply to the parent commit",
     PATCH_SYNTAX_ERROR: "a Python file changed by the patch does not compile",

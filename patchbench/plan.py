@@ -17,6 +17,7 @@ from patchbench import failures
 from patchbench.benchspec import BenchSpec, SpecError, build_spec
 from patchbench.commits import CommitRecord, read_commit_table
 from patchbench.failures import Failure
+from patchbench.lint import Finding, blocking, lint_record
 
 VARIANTS = ("baseline", "human", "agent")
 AGENT_PREFIX = "agent-"
@@ -51,6 +52,7 @@ class CommitPlan:
     record: CommitRecord
     spec: BenchSpec | None
     skip: Failure | None
+    findings: tuple[Finding, ...] = ()
 
 
 @dataclass
@@ -135,6 +137,7 @@ class SuitePlan:
             "agent": leg.agent,
             "model": (plan.spec.model if plan.spec else None) or plan.record.model,
             "benchmark_type": plan.spec.benchmark_type if plan.spec else (plan.record.benchmark_hint or ""),
+            "findings": [f.as_dict() for f in plan.findings],
         }
 
 
@@ -143,7 +146,7 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: in
 
     ``gpu_limit`` is Snakemake's ``--resources gpu=N``: a leg asking for more
     would be capped to N without a word, so it is skipped like one that needs
-    more GPUs than the host has.
+    more GPUs than the host has. The lint's errors skip a commit's legs.
     """
     base = Path(base_dir)
     host_gpus = config["gpus"] if gpu_limit is None else min(config["gpus"], gpu_limit)
@@ -151,7 +154,9 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: in
     serving = config["serving"]
     commits = {}
     for record in records:
-        spec, skip = None, None
+        findings = lint_record(record, host_gpus, config["normalization"])
+        block = blocking(findings)
+        spec, skip = None, Failure(block.code, block.message) if block else None
         try:
             spec = build_spec(
                 record.perf_command,
@@ -161,14 +166,8 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: in
                 rules=config["normalization"],
             )
         except SpecError as exc:
-            skip = Failure(exc.category, str(exc))
-        if spec and spec.gpus > host_gpus:
-            skip = Failure(
-                failures.GPU_REQUIREMENT,
-                f"the benchmark needs {spec.gpus} GPUs (tensor x pipeline x data parallel) "
-                f"and this host offers {host_gpus}",
-            )
-        commits[record.commit] = CommitPlan(record, spec, skip)
+            skip = skip or Failure(exc.category, str(exc))
+        commits[record.commit] = CommitPlan(record, spec, skip, tuple(findings))
     agent_patches = {
         agent["name"]: _patch_files(base / agent["patches"], records) for agent in config.get("agents", [])
     }

@@ -1,0 +1,129 @@
+"""Lint a commit table before any GPU time is spent: every problem, per commit, with a stable code.
+
+The workflow runs the same checks: a finding of severity ``error`` turns the
+commit's legs into skipped legs with the code as their ``failure_category``.
+``repairable`` findings are fixed by the workflow itself (a missing parent is
+resolved in the cloned repository, a misplaced script by the ``script_path``
+rule) and ``warning`` findings are reported but do not stop the run: the
+command, not the table's ``model`` field, is what every variant runs.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from patchbench import failures
+from patchbench.benchspec import SpecError, gpus_needed
+from patchbench.cmdline import PYTHON, find_value, flag_name, flatten, option_value
+from patchbench.commits import CommitRecord
+from patchbench.normalize import normalize, script_location_ok
+
+PLACEHOLDER_IN_COMMAND = failures.PLACEHOLDER_IN_COMMAND
+LOCAL_PATH_IN_COMMAND = failures.LOCAL_PATH_IN_COMMAND
+MODEL_MISMATCH = "model_mismatch"
+SCRIPT_PATH = "script_path"
+
+ERROR, REPAIRABLE, WARNING = "error", "repairable", "warning"
+
+_PLACEHOLDER = re.compile(r"^(?:[A-Z][A-Z0-9_]+|<[^>]+>|\{[^}]+\}|\$\{?[A-Za-z_]\w*\}?)$")
+_LOCAL_PATH = re.compile(r"^(?:/|~|\.\.?/)")
+_DATA_FILE = re.compile(r"\.(?:json|jsonl|txt|csv|parquet|arrow)$")
+# Values that look like paths but are URL paths on the server, not files.
+_URL_FLAGS = frozenset({"--endpoint", "--base-url", "--served-model-name"})
+_DATASET_FLAGS = frozenset({"--dataset", "--dataset-path"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    commit: str
+    code: str
+    message: str
+    severity: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) -> list[Finding]:
+    """All findings for one commit, errors first in the order the workflow decides by."""
+    found: list[Finding] = []
+
+    def add(code: str, message: str, severity: str = ERROR) -> None:
+        found.append(Finding(record.commit, code, message, severity))
+
+    if record.parent is None:
+        add(failures.MISSING_PARENT_COMMIT, "parent_commit is empty; resolved from the repository if the commit is there", REPAIRABLE)
+    if not record.perf_command or not record.perf_command.strip():
+        add(failures.MISSING_PERF_COMMAND, "no perf_command: nothing to benchmark")
+        return found
+    try:
+        raw = shlex.split(record.perf_command)
+    except ValueError as exc:
+        add(failures.BAD_ARGUMENTS, f"perf_command cannot be split: {exc}")
+        return found
+    command = normalize(raw, rules)
+    _check_script(raw, command, rules, add)
+    if command.kind is None:
+        add(failures.UNSUPPORTED_BENCHMARK, f"not a benchmark the workflow can run: {shlex.join(command.program)}")
+    tokens = flatten(command.items)
+    placeholders = [t for t in tokens if _PLACEHOLDER.match(t)]
+    if placeholders:
+        add(PLACEHOLDER_IN_COMMAND, f"placeholder value(s) never filled in: {', '.join(placeholders)}")
+    local = _local_paths(command.items)
+    if local:
+        add(LOCAL_PATH_IN_COMMAND, f"path(s) that exist only on the author's machine: {', '.join(local)}")
+    try:
+        needed = gpus_needed(command.items)
+    except SpecError as exc:
+        add(failures.BAD_ARGUMENTS, str(exc))
+        needed = 1
+    if needed > gpus:
+        add(failures.GPU_REQUIREMENT, f"needs {needed} GPUs (tensor x pipeline x data parallel), the host offers {gpus}")
+    _check_model(record, find_value(command.items, "--model"), add)
+    return sorted(found, key=lambda f: f.severity != ERROR)
+
+
+def _local_paths(items: list[list[str]]) -> list[str]:
+    """Option values naming files on the author's machine: absolute, home- or parent-relative
+    paths, and dataset files the target repository does not ship."""
+    found = []
+    for item in items:
+        value = option_value(item)
+        flag = flag_name(item[0])
+        if value is None or flag in _URL_FLAGS:
+            continue
+        if _LOCAL_PATH.match(value) or (flag in _DATASET_FLAGS and _DATA_FILE.search(value)):
+            found.append(value)
+    return found
+
+
+def _check_script(raw: list[str], command: Any, rules: list[dict[str, Any]], add: Any) -> None:
+    words = [w for w in raw if "=" not in w or w.startswith("-")]
+    if len(words) < 2 or not PYTHON.match(words[0]) or script_location_ok(words[1]):
+        return
+    # An unrunnable script is already an unsupported_benchmark error; this says where it was.
+    repaired = command.kind is not None and any(r["action"] == "script_path" for r in rules)
+    where = "repaired by the script_path rule" if repaired else "not a script of the repository"
+    add(SCRIPT_PATH, f"benchmark script {words[1]} is not in benchmarks/ ({where})", REPAIRABLE if repaired else WARNING)
+
+
+def _check_model(record: CommitRecord, command_model: str | None, add: Any) -> None:
+    override = f" (the table overrode {record.original_model})" if record.original_model else ""
+    if command_model is None and record.model:
+        add(MODEL_MISMATCH, f"model field is {record.model}{override} but the command has no --model", WARNING)
+    elif record.model and command_model and record.model != command_model:
+        add(MODEL_MISMATCH, f"model field is {record.model}{override} but the command runs {command_model}", WARNING)
+    elif record.original_model and record.original_model != command_model:
+        add(MODEL_MISMATCH, f"the table overrode the model {record.original_model} with {record.model}", WARNING)
+
+
+def lint_table(records: list[CommitRecord], gpus: int, rules: list[dict[str, Any]]) -> list[Finding]:
+    return [finding for record in records for finding in lint_record(record, gpus, rules)]
+
+
+def blocking(findings: list[Finding]) -> Finding | None:
+    """The finding that skips the commit's legs, if any."""
+    return next((f for f in findings if f.severity == ERROR), None)
