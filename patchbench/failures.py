@@ -20,6 +20,7 @@ LOCAL_PATH_IN_COMMAND = "local_path_in_command"
 PATCH_REJECTED = "patch_rejected"
 PATCH_APPLY_FAILED = "patch_apply_failed"
 PATCH_SYNTAX_ERROR = "patch_syntax_error"
+NEEDS_REBUILD = "needs_rebuild"
 SETUP_FAILED = "setup_failed"
 
 # Decided from the run and its log.
@@ -45,6 +46,7 @@ CATEGORIES: dict[str, str] = {
     PATCH_REJECTED: "the patch is unsafe or malformed (outside the repository, binary, too large)",
     PATCH_APPLY_FAILED: "the patch does not apply to the parent commit",
     PATCH_SYNTAX_ERROR: "a Python file changed by the patch does not compile",
+    NEEDS_REBUILD: "the patch changes compiled sources and nothing would rebuild them",
     SETUP_FAILED: "the suite's setup command failed in the leg's worktree",
     SERVER_START_TIMEOUT: "the server did not become healthy before the deadline",
     SERVER_CRASH: "the server died before or during the benchmark",

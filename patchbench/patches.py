@@ -16,6 +16,8 @@ from patchbench.failures import Failure
 from patchbench.gitops import GitError, git
 
 MAX_PATCH_BYTES = 5 * 1024 * 1024
+# Sources an editable install does not pick up without a rebuild.
+COMPILED_SUFFIXES = (".cu", ".cuh", ".cpp", ".cc", ".cxx", ".c", ".h", ".hpp", ".cmake")
 
 _QUOTED_OR_PLAIN = r"(\"(?:[^\"\\]|\\.)*\"|\S+)"
 _GIT_HEADER = re.compile(rf"^diff --git {_QUOTED_OR_PLAIN} {_QUOTED_OR_PLAIN}$")
@@ -117,6 +119,12 @@ def syntax_failure(worktree: Path, python_files: list[str]) -> Failure | None:
             text = (exc.text or "").rstrip()
             return Failure(failures.PATCH_SYNTAX_ERROR, f"{where}: {exc.msg}" + (f"\n    {text}" if text else ""))
     return None
+
+
+def compiled_sources(patch_path: Path) -> list[str]:
+    """Files the patch changes that only take effect after a rebuild (CUDA/C++/CMake)."""
+    text = patch_path.read_bytes().decode("utf-8", "replace")
+    return [p for p in patched_paths(text) if p.endswith(COMPILED_SUFFIXES) or PurePosixPath(p).name == "CMakeLists.txt"]
 
 
 def _evidence(stderr: str, limit: int = 5) -> str:

@@ -8,16 +8,16 @@ re-parses it): no git, no Docker, no network. What needs the repository
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from patchbench import failures
+from patchbench import failures, sources
 from patchbench.benchspec import BenchSpec, SpecError, build_spec
 from patchbench.commits import CommitRecord, read_commit_table
 from patchbench.failures import Failure
 from patchbench.lint import Finding, blocking, lint_record
+from patchbench.sources import PatchChoice
 
 VARIANTS = ("baseline", "human", "agent")
 AGENT_PREFIX = "agent-"
@@ -60,19 +60,20 @@ class SuitePlan:
     suite: str
     config: dict[str, Any]
     commits: dict[str, CommitPlan]
-    agent_patches: dict[str, dict[str, Path]]  # agent -> commit -> patch file
+    patch_choices: dict[str, dict[str, PatchChoice]]  # agent -> commit -> which patch, from where
 
     def legs(self) -> list[Leg]:
         legs = []
         for commit in self.commits:
             legs += [Leg(commit, "baseline"), Leg(commit, "human")]
-            legs += [Leg(commit, "agent", agent) for agent in self.agent_patches]
+            legs += [Leg(commit, "agent", agent) for agent in self.patch_choices]
         return legs
 
     def agent_patch(self, leg: Leg) -> Path | None:
         if leg.variant != "agent":
             return None
-        return self.agent_patches[leg.agent].get(leg.commit)
+        chosen = self.patch_choices[leg.agent][leg.commit].chosen
+        return chosen.path if chosen else None
 
     def skip(self, leg: Leg) -> Failure | None:
         """A failure known before anything runs (the leg is then ``skipped``)."""
@@ -138,6 +139,17 @@ class SuitePlan:
             "model": (plan.spec.model if plan.spec else None) or plan.record.model,
             "benchmark_type": plan.spec.benchmark_type if plan.spec else (plan.record.benchmark_hint or ""),
             "findings": [f.as_dict() for f in plan.findings],
+            "patch_source": self._patch_source(leg),
+        }
+
+    def _patch_source(self, leg: Leg) -> dict[str, Any] | None:
+        if leg.variant != "agent":
+            return None
+        choice = self.patch_choices[leg.agent][leg.commit]
+        return {
+            "source": choice.chosen.source if choice.chosen else None,
+            "reason": choice.reason,
+            "others": [c.source for c in choice.others],
         }
 
 
@@ -168,23 +180,8 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: in
         except SpecError as exc:
             skip = skip or Failure(exc.category, str(exc))
         commits[record.commit] = CommitPlan(record, spec, skip, tuple(findings))
-    agent_patches = {
-        agent["name"]: _patch_files(base / agent["patches"], records) for agent in config.get("agents", [])
+    choices = {
+        name: sources.collect(agent_sources, records, base)
+        for name, agent_sources in sources.config_agents(config).items()
     }
-    return SuitePlan(config["suite"], config, commits, agent_patches)
-
-
-def _patch_files(directory: Path, records: list[CommitRecord]) -> dict[str, Path]:
-    """``<commit>.diff`` files by commit (full SHA or its first 8 digits); empty files count as missing."""
-    try:
-        names = {entry.name: entry for entry in os.scandir(directory) if entry.is_file()}
-    except FileNotFoundError:
-        return {}
-    found = {}
-    for record in records:
-        for key in (record.commit, record.short):
-            entry = names.get(f"{key}.diff")
-            if entry is not None and entry.stat().st_size > 0:
-                found[record.commit] = directory / entry.name
-                break
-    return found
+    return SuitePlan(config["suite"], config, commits, choices)

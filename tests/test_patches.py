@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from patchbench import failures, gitops
-from patchbench.patches import check_and_apply, patched_paths, unsafe_reason
+from patchbench.patches import check_and_apply, compiled_sources, patched_paths, unsafe_reason
 from tests.conftest import git
 
 
@@ -108,3 +108,14 @@ def test_removed_lines_starting_with_dashes_are_content_not_paths():
     )
     assert patched_paths(patch) == ["q.sql"]
     assert unsafe_reason(patch.encode()) is None
+
+
+def test_patch_touching_cuda_needs_a_rebuild(tmp_path):
+    patch = write_patch(
+        tmp_path,
+        "diff --git a/csrc/attention.cu b/csrc/attention.cu\n--- a/csrc/attention.cu\n+++ b/csrc/attention.cu\n"
+        "@@ -1 +1 @@\n-int x;\n+int y;\n"
+        "diff --git a/vllm/x.py b/vllm/x.py\n--- a/vllm/x.py\n+++ b/vllm/x.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n",
+    )
+    assert compiled_sources(patch) == ["csrc/attention.cu"]
+    assert compiled_sources(write_patch(tmp_path, ESCAPES["dotdot"])) == []

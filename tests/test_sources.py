@@ -444,7 +444,6 @@ def test_cli_rejects_a_malformed_agent_argument(tmp_path):
 
 
 def test_cli_uses_a_cached_hub_dataset_without_the_network(tmp_path):
-    pytest.importorskip("huggingface_hub")
     commit_table(tmp_path)
     # Hugging Face's cache layout: refs/main names the snapshot folder that holds the files.
     cached = tmp_path / "hf-home" / "hub" / "datasets--ISO-Bench--trae-gpt5-trajectories"

@@ -21,7 +21,7 @@ from typing import Any
 from patchbench import atomic, failures, gitops, processes
 from patchbench.benchspec import BenchSpec, render
 from patchbench.failures import Failure
-from patchbench.patches import check_and_apply
+from patchbench.patches import check_and_apply, compiled_sources
 from patchbench.revisions import resolve as revisions_of
 from patchbench.runlog import BENCHMARK_SECTION, SERVER_SECTION, RunLogWriter
 
@@ -64,6 +64,14 @@ def build_worktree(tag: dict[str, Any], *, repo: Path, log: Path) -> Failure | N
         failure = check_and_apply(worktree, Path(tag["patch"]))
         if failure:
             return failure
+        compiled = compiled_sources(Path(tag["patch"]))
+        tag["needs_rebuild"] = bool(compiled)
+        if compiled and not tag["setup_command"]:
+            # Benchmarking without the change would credit the agent with the baseline.
+            return Failure(
+                failures.NEEDS_REBUILD,
+                f"patch changes compiled sources ({', '.join(compiled[:5])}) and no setup_command rebuilds them",
+            )
     if tag["setup_command"]:
         argv = shlex.split(tag["setup_command"])
         finished = processes.run(argv, cwd=worktree, env=leg_env(worktree, {}), log=log, timeout_s=tag["setup_timeout_s"])
