@@ -57,6 +57,9 @@ def context(summary: pd.DataFrame, *, title: str = "patchbench report", band_pct
         "commits": _commit_rows(summary, agents),
         "agents": [_agent_row(name, legs) for name in agents],
         "failures": _failure_rows(failed),
+        "coverage": [_coverage_row(name, legs) for name in agents],
+        "repairs": _repairs(legs),
+        "rules": _rules_fired(summary),
     }
 
 
@@ -111,6 +114,61 @@ def _agent_row(agent: str, legs: list[dict[str, Any]]) -> dict[str, Any]:
         "similar": verdicts.count("similar"),
         "worse": verdicts.count("worse"),
     }
+
+
+def _column(leg: dict[str, Any], name: str) -> str:
+    """A text cell of an optional column ("" when the summary lacks it)."""
+    value = leg.get(name, "")
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _coverage_row(agent: str, legs: list[dict[str, Any]]) -> dict[str, Any]:
+    mine = [leg for leg in legs if leg["agent"] == agent]
+    # The patch's source says whether there was one, even where another skip (GPUs) came first.
+    has_source = any("patch_source" in leg for leg in mine)
+    missing = sorted(
+        str(leg["commit"])[:8]
+        for leg in mine
+        if (not _column(leg, "patch_source") if has_source else leg["failure_category"] == "missing_patch")
+    )
+    sources: dict[str, int] = {}
+    for leg in mine:
+        if _column(leg, "patch_source"):
+            sources[_column(leg, "patch_source")] = sources.get(_column(leg, "patch_source"), 0) + 1
+    with_patch = len(mine) - len(missing)
+    return {
+        "agent": agent,
+        "commits": len(mine),
+        "with_patch": with_patch,
+        "share": _pct(with_patch, len(mine)),
+        "missing": missing,
+        "sources": sorted(sources.items()),
+    }
+
+
+def _repairs(legs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Inputs the workflow fixed itself, once per commit."""
+    rows: dict[tuple[str, str], str] = {}
+    for leg in legs:
+        commit = str(leg["commit"])[:12]
+        if str(leg.get("parent_repaired")).lower() == "true":
+            rows[(commit, "missing_parent_commit")] = "parent resolved as the commit's first parent in the repository"
+        for finding in filter(None, _column(leg, "findings").split(";")):
+            code, _, severity = finding.partition(":")
+            if severity == "repairable" and code != "missing_parent_commit":
+                rows[(commit, code)] = "repaired by a normalization rule"
+    return [{"commit": c, "code": code, "how": how} for (c, code), how in sorted(rows.items())]
+
+
+def _rules_fired(summary: pd.DataFrame) -> list[dict[str, Any]]:
+    if "rules_fired" not in summary:
+        return []
+    per_commit = summary.drop_duplicates("commit")["rules_fired"].fillna("")
+    counts: dict[str, int] = {}
+    for cell in per_commit:
+        for rule in filter(None, str(cell).split(";")):
+            counts[rule] = counts.get(rule, 0) + 1
+    return [{"rule": rule, "commits": n} for rule, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def _failure_rows(failed: list[dict[str, Any]]) -> list[dict[str, Any]]:

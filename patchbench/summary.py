@@ -31,6 +31,9 @@ LEG_COLUMNS = [
     "improvement_over_human_pct",
     "verdict_vs_human",
     "parent_repaired",
+    "patch_source",
+    "rules_fired",
+    "findings",
     "patch_sha256",
     "started",
     "finished",
@@ -78,6 +81,9 @@ def leg_rows(results: Iterable[dict[str, Any]], primary: dict[str, str] | None =
             primary_metric=metric,
             primary_value=result["metrics"].get(metric),
             parent_repaired=bool(provenance.get("image", {}).get("parent_repaired")),
+            patch_source=(result.get("patch_source") or {}).get("source") or "",
+            rules_fired=";".join((result.get("spec") or {}).get("rules_fired", [])),
+            findings=";".join(f"{f['code']}:{f['severity']}" for f in result.get("findings", [])),
             patch_sha256=provenance.get("patch_sha256", ""),
             started=provenance.get("started") or "",
             finished=provenance.get("finished") or "",
@@ -124,7 +130,10 @@ def load_results(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 def read_summary(path: str | Path) -> pd.DataFrame:
     """Read a summary.csv back with empty text cells as ``""`` and numbers as floats."""
     df = pd.read_csv(path, dtype={"commit": str, "agent": str})
-    text = ["agent", "failure_category", "failure_reason", "model", "benchmark_type", "verdict_vs_human"]
+    text = [
+        "agent", "failure_category", "failure_reason", "model", "benchmark_type", "verdict_vs_human",
+        "patch_source", "rules_fired", "findings",
+    ]  # fmt: skip
     for column in text:
         if column in df:
             df[column] = df[column].fillna("").astype(str)

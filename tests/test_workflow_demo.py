@@ -105,3 +105,15 @@ def test_rerun_after_success_does_nothing(demo_run):
     proc = snakemake(demo_run, "--cores", "1", "--resources", "gpu=1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Nothing to be done" in proc.stderr + proc.stdout
+
+
+def test_repairs_and_rules_are_recorded_and_reported(demo_run):
+    summary = pd.read_csv(demo_run / "results" / "demo" / "summary.csv", dtype=str).fillna("")
+    slugs = commit_slugs(demo_run)
+    by_slug = {slugs[c]: group for c, group in summary.groupby("commit")}
+    assert (by_slug["throughput"].parent_repaired == "True").all()  # NULL parent, resolved in the clone
+    assert (by_slug["latency"].rules_fired == "flag-spelling").all()  # --num_iters in the table
+    report = (demo_run / "results" / "demo" / "report.md").read_text()
+    assert "parent resolved as the commit's first parent" in report
+    assert "`flag-spelling` (1)" in report
+    assert "Missing patches of **beta** (2)" in report
