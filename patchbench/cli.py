@@ -172,34 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     leg = sub.add_parser("leg", help="The stages of one leg, as the workflow runs them.")
     legs = leg.add_subparsers(dest="stage", required=True)
-    p = add("patch", cmd_leg_patch, "Write the leg's patch.diff.", legs)
-    p.add_argument("--params", required=True, type=_json_arg)
-    p.add_argument("--repo", required=True, type=Path)
-    p.add_argument("--agent-patch", type=Path)
-    p.add_argument("--out", required=True, type=Path)
+    def stage(name: str, func: Callable[[argparse.Namespace], int], help: str, *paths: str) -> None:
+        """A leg stage: JSON params from the rule, the named file arguments, and --out."""
+        p = add(name, func, help, legs)
+        p.add_argument("--params", required=True, type=_json_arg)
+        for path in paths:
+            optional = path.endswith("?")
+            p.add_argument(f"--{path.rstrip('?')}", required=not optional, type=Path)
+        p.add_argument("--out", required=True, type=Path)
 
-    p = add("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", legs)
-    p.add_argument("--params", required=True, type=_json_arg)
-    p.add_argument("--repo", required=True, type=Path)
-    p.add_argument("--patch", required=True, type=Path)
-    p.add_argument("--worktree", required=True, type=Path)
-    p.add_argument("--log", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-
-    p = add("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", legs)
-    p.add_argument("--params", required=True, type=_json_arg)
-    p.add_argument("--spec", required=True, type=Path)
-    p.add_argument("--image", required=True, type=Path)
-    p.add_argument("--repo", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-
-    p = add("metrics", cmd_leg_metrics, "Build the leg's metrics.json from its image.tag and run.log.", legs)
-    p.add_argument("--params", required=True, type=_json_arg)
-    p.add_argument("--spec", required=True, type=Path)
-    p.add_argument("--image", required=True, type=Path)
-    p.add_argument("--run-log", required=True, type=Path)
-    p.add_argument("--patch", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
+    stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo", "agent-patch?")
+    stage("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", "repo", "patch", "worktree", "log")
+    stage("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", "spec", "image", "repo")
+    stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec", "image", "run-log", "patch")
 
     p = add("summary", cmd_summary, "Gather legs' metrics.json into summary.csv.")
     p.add_argument("--out", required=True, type=Path)
