@@ -9,6 +9,7 @@ root cause the runner cannot see (an out-of-memory that crashed the server is
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import platform
 import socket
@@ -18,6 +19,7 @@ from typing import Any
 
 from patchbench import __version__, failures
 from patchbench.parsing import parse_file
+from patchbench.retry import attempts_before
 from patchbench.runlog import read_annotations
 
 ROOT_CAUSES = frozenset({failures.OOM, failures.ENV_ERROR, failures.BAD_ARGUMENTS, failures.DEPRECATED_SCRIPT})
@@ -67,23 +69,36 @@ def build(params: dict[str, Any], *, spec: Path, image_tag: Path, run_log: Path,
         failure_reason=failure["evidence"] if failure else "",
         metrics=parsed["metrics"] if status == "ok" else {},
         result_blocks=len(parsed["runs"]),
-        provenance=_provenance(tag, notes, patch),
+        provenance=_provenance(tag, notes, patch, attempt=attempts_before(run_log.parent) + 1),
     )
     return result
 
 
-def _provenance(tag: dict[str, Any], notes: dict[str, str], patch: Path) -> dict[str, Any]:
+def _provenance(tag: dict[str, Any], notes: dict[str, str], patch: Path, attempt: int) -> dict[str, Any]:
     return {
+        "attempt": attempt,
         "patch_sha256": sha256(patch),
         "image": {k: tag.get(k) for k in ("runtime", "digest", "checkout", "commit", "parent", "parent_repaired")},
         "command": notes.get("command"),
         "server_command": notes.get("server command"),
         "host": socket.gethostname(),
-        "gpu_ids": [],
+        "gpu_ids": [g for g in notes.get("gpu ids", "").split(",") if g.strip()],
         "started": notes.get("started"),
         "finished": notes.get("finished"),
-        "tool_versions": {"patchbench": __version__, "python": platform.python_version(), "git": _git_version()},
+        "tool_versions": {
+            "patchbench": __version__,
+            "python": platform.python_version(),
+            "git": _git_version(),
+            "snakemake": _version("snakemake"),
+        },
     }
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def _git_version() -> str:

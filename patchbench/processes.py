@@ -9,10 +9,12 @@ exception, so ``finally`` blocks reap the children before we exit.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +24,8 @@ from typing import Iterator
 
 STOP_GRACE_S = 10.0
 POLL_INTERVAL_S = 0.2
+WATCH_INTERVAL_S = 1.0
+PR_SET_PDEATHSIG = 1
 
 
 class Interrupted(BaseException):
@@ -30,17 +34,60 @@ class Interrupted(BaseException):
 
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
-    """Turn SIGTERM and SIGINT into :class:`Interrupted` for the duration of the block."""
+    """Turn SIGTERM and SIGINT into :class:`Interrupted` for the duration of the block.
+
+    A watchdog also sends us SIGTERM when our parent or grandparent (the job's
+    shell, Snakemake) disappears: a Snakemake killed with SIGKILL cannot stop
+    its jobs, so the jobs notice and stop their servers themselves.
+    """
 
     def handler(signum: int, _frame: object) -> None:
         raise Interrupted(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stop_watching = threading.Event()
+    watchdog = threading.Thread(target=_watch_ancestors, args=(_ancestors(), stop_watching), daemon=True)
+    watchdog.start()
     try:
         yield
     finally:
+        stop_watching.set()
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _ancestors() -> list[int]:
+    """Our parent and grandparent (when they are not init)."""
+    parent = os.getppid()
+    pids = [parent]
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        stat = Path(f"/proc/{parent}/stat").read_text()
+        pids.append(int(stat.rsplit(")", 1)[1].split()[1]))
+    return [pid for pid in pids if pid > 1]
+
+
+def _watch_ancestors(pids: list[int], stop_watching: threading.Event) -> None:
+    while not stop_watching.wait(WATCH_INTERVAL_S):
+        if any(not _exists(pid) for pid in pids):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed when the leg runner dies, however it dies (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -54,7 +101,14 @@ def start(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subp
     """Start ``argv`` without a shell, stdout and stderr into ``log``."""
     with open(log, "ab") as out:
         return subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
 

@@ -35,6 +35,7 @@ LEG_COLUMNS = [
     "rules_fired",
     "findings",
     "patch_sha256",
+    "attempt",
     "started",
     "finished",
 ]
@@ -85,6 +86,7 @@ def leg_rows(results: Iterable[dict[str, Any]], primary: dict[str, str] | None =
             rules_fired=";".join((result.get("spec") or {}).get("rules_fired", [])),
             findings=";".join(f"{f['code']}:{f['severity']}" for f in result.get("findings", [])),
             patch_sha256=provenance.get("patch_sha256", ""),
+            attempt=provenance.get("attempt", 1),
             started=provenance.get("started") or "",
             finished=provenance.get("finished") or "",
             **result["metrics"],

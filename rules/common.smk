@@ -1,7 +1,11 @@
 import json
+import sys
 
 from snakemake.utils import min_version, validate
 
+from pathlib import Path
+
+from patchbench import retry
 from patchbench.plan import Leg, plan_suite
 
 min_version("9.0")
@@ -21,6 +25,24 @@ PLAN = plan_suite(config, gpu_limit=gpu_limit())
 LEGS = PLAN.legs()
 
 
+def retry_failed_legs(mode):
+    """--config retry=failed|all-failed: archive those legs' results so they rerun.
+
+    Only the main Snakemake process acts (cluster jobs re-parse this file), and
+    a dry run only reports what a real run would retry.
+    """
+    legs = retry.legs_to_retry([Path(leg_dir(leg)) for leg in LEGS], mode)
+    if workflow.dryrun or not workflow.is_main_process:
+        return
+    for path in legs:
+        retry.archive(path)
+    print(f"patchbench: retrying {len(legs)} failed leg(s) ({mode})", file=sys.stderr)
+
+
+if config["retry"]:
+    retry_failed_legs(config["retry"])
+
+
 wildcard_constraints:
     suite=PLAN.suite,
     commit="[0-9a-f]{7,40}",
@@ -36,11 +58,14 @@ def leg_dir(leg):
 
 
 def final_targets():
+    """The report, and every leg's run.log and metrics.json: a leg file deleted
+    by hand is then recomputed (as an intermediate it would be ignored)."""
+    legs = [f"{leg_dir(leg)}/{name}" for leg in LEGS for name in ("run.log", "metrics.json")]
     return [
         f"results/{PLAN.suite}/summary.csv",
         f"results/{PLAN.suite}/report.md",
         f"results/{PLAN.suite}/report.html",
-    ]
+    ] + legs
 
 
 def all_metrics(wildcards):
