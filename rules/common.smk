@@ -25,28 +25,15 @@ PLAN = plan_suite(config, gpu_limit=gpu_limit())
 LEGS = PLAN.legs()
 
 
-def retry_failed_legs(mode):
-    """--config retry=failed|all-failed: archive those legs' results so they rerun.
-
-    Only the main Snakemake process acts (cluster jobs re-parse this file), and
-    a dry run only reports what a real run would retry.
-    """
-    legs = retry.legs_to_retry([Path(leg_dir(leg)) for leg in LEGS], mode)
-    if workflow.dryrun or not workflow.is_main_process:
-        return
-    for path in legs:
-        retry.archive(path)
-    print(f"patchbench: retrying {len(legs)} failed leg(s) ({mode})", file=sys.stderr)
-
-
-if config["retry"]:
-    retry_failed_legs(config["retry"])
-
-
 wildcard_constraints:
     suite=PLAN.suite,
     commit="[0-9a-f]{7,40}",
     leg="baseline|human|agent-[A-Za-z0-9][A-Za-z0-9_.-]*",
+
+
+def as_param(value):
+    """Params as canonical JSON: key order must not look like a change to Snakemake."""
+    return json.dumps(value, sort_keys=True)
 
 
 def leg_of(wildcards):
@@ -59,7 +46,7 @@ def leg_dir(leg):
 
 def final_targets():
     """The report, and every leg's run.log and metrics.json: a leg file deleted
-    by hand is then recomputed (as an intermediate it would be ignored)."""
+    by hand is then recomputed (as a mere intermediate it would be ignored)."""
     legs = [f"{leg_dir(leg)}/{name}" for leg in LEGS for name in ("run.log", "metrics.json")]
     return [
         f"results/{PLAN.suite}/summary.csv",
@@ -83,23 +70,23 @@ def agent_patch_flag(wildcards, input):
 
 
 def patch_params(wildcards):
-    return json.dumps(PLAN.patch_params(leg_of(wildcards)))
+    return as_param(PLAN.patch_params(leg_of(wildcards)))
 
 
 def image_params(wildcards):
-    return json.dumps(PLAN.image_params(leg_of(wildcards)))
+    return as_param(PLAN.image_params(leg_of(wildcards)))
 
 
 def spec_params(wildcards):
-    return json.dumps(PLAN.spec_params(wildcards.commit))
+    return as_param(PLAN.spec_params(wildcards.commit))
 
 
 def run_params(wildcards):
-    return json.dumps(PLAN.run_params(leg_of(wildcards)))
+    return as_param(PLAN.run_params(leg_of(wildcards)))
 
 
 def metrics_params(wildcards):
-    return json.dumps(PLAN.metrics_params(leg_of(wildcards)))
+    return as_param(PLAN.metrics_params(leg_of(wildcards)))
 
 
 def leg_gpus(wildcards):
@@ -109,7 +96,7 @@ def leg_gpus(wildcards):
 
 
 def primary_metrics_param(wildcards):
-    return json.dumps(config["primary_metrics"])
+    return as_param(config["primary_metrics"])
 
 
 def target_git_dir(wildcards):
@@ -123,3 +110,24 @@ def worktree_dir(wildcards):
 
 def report_dir(wildcards):
     return f"results/{wildcards.suite}"
+
+
+def retry_failed_legs(mode):
+    """--config retry=failed|all-failed: archive those legs' results so they rerun.
+
+    Only the main Snakemake process acts (cluster jobs re-parse this file), and
+    a dry run only reports what a real run would retry.
+    """
+    legs = retry.legs_to_retry([Path(leg_dir(leg)) for leg in LEGS], mode)
+    if not workflow.is_main_process:
+        return
+    if workflow.dryrun:
+        print(f"patchbench: a real run would retry {len(legs)} failed leg(s) ({mode})", file=sys.stderr)
+        return
+    for path in legs:
+        retry.archive(path)
+    print(f"patchbench: retrying {len(legs)} failed leg(s) ({mode})", file=sys.stderr)
+
+
+if config["retry"]:
+    retry_failed_legs(config["retry"])

@@ -1,7 +1,7 @@
 rule summary:
     """One row per leg, failed and skipped legs included, with improvements over baseline and human."""
     input:
-        all_metrics,
+        metrics=all_metrics,
     output:
         "results/{suite}/summary.csv",
     log:
@@ -12,4 +12,4 @@ rule summary:
     params:
         primary=primary_metrics_param,
     shell:
-        "patchbench summary --primary {params.primary:q} --out {output:q} {input:q} > {log:q} 2>&1"
+        "patchbench summary --primary {params.primary:q} --out {output:q} {input.metrics:q} > {log:q} 2>&1"

@@ -1,0 +1,90 @@
+"""How fast the workflow decides what to do: the dry run of a large suite, and the no-op rerun.
+
+Prints two figures:
+
+* dry-run time of a generated suite of 1,000 commits x 5 variants (baseline,
+  human, 3 agents): Snakemake parses the workflow, plans ~26,000 jobs and
+  stops (target: under 15 s on 2 cores);
+* no-op rerun time of the demo suite right after a complete run ("Nothing to
+  be done").
+
+Run from the repository root with the venv's binaries on PATH:
+    python benchmarks/rerun_speed.py [--commits 1000] [--agents 3] [--skip-demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+WORKFLOW = ("Snakefile", "rules", "config", "profiles")
+
+
+def copy_workflow(dest: Path) -> None:
+    for name in WORKFLOW:
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, dest / name)
+
+
+def generate_suite(dest: Path, commits: int, agents: int) -> Path:
+    """A suite config with ``commits`` made-up commits and ``agents`` agents with a patch each."""
+    rows = ["commit,parent_commit,perf_command,model"]
+    for i in range(commits):
+        sha, parent = f"{i + 1:040x}", f"{i:040x}"
+        rows.append(f"{sha},{parent},python benchmarks/benchmark_latency.py --model m --num-iters 3,m")
+        for a in range(agents):
+            patch = dest / "agents" / f"a{a}" / f"{sha}.diff"
+            patch.parent.mkdir(parents=True, exist_ok=True)
+            patch.write_text("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n")
+    (dest / "commits.csv").write_text("\n".join(rows) + "\n")
+    agent_lines = "".join(f"  - {{name: a{a}, patches: agents/a{a}}}\n" for a in range(agents))
+    config = dest / "large.yaml"
+    config.write_text(f"suite: large\nrepo: builtin:demo\ncommits: commits.csv\nagents:\n{agent_lines}")
+    return config
+
+
+def timed(args: list[str], cwd: Path) -> float:
+    env = {**os.environ, "PATH": f"{Path(SNAKEMAKE).parent}{os.pathsep}{os.environ['PATH']}"}
+    began = time.perf_counter()
+    proc = subprocess.run([SNAKEMAKE, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - began
+    if proc.returncode != 0:
+        sys.exit(f"snakemake {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commits", type=int, default=1000)
+    parser.add_argument("--agents", type=int, default=3)
+    parser.add_argument("--skip-demo", action="store_true", help="skip the demo run (about a minute)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="patchbench-bench-") as scratch:
+        large = Path(scratch) / "large"
+        large.mkdir()
+        copy_workflow(large)
+        config = generate_suite(large, args.commits, args.agents)
+        legs = args.commits * (2 + args.agents)
+        dry = timed(["-n", "-q", "--configfile", str(config), "--cores", "2", "--resources", "gpu=1"], large)
+        print(f"dry run, {args.commits} commits x {2 + args.agents} variants ({legs} legs): {dry:.1f} s")
+        if args.skip_demo:
+            return
+        demo = Path(scratch) / "demo"
+        demo.mkdir()
+        copy_workflow(demo)
+        shutil.copytree(ROOT / "demo", demo / "demo")
+        timed(["--cores", "2", "--resources", "gpu=1"], demo)
+        noop = timed(["--cores", "1", "--resources", "gpu=1"], demo)
+        print(f"no-op rerun of the demo suite after a complete run: {noop:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
