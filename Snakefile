@@ -7,6 +7,9 @@
 configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/target.smk"
 include: "rules/spec.smk"

@@ -47,7 +47,9 @@ def leg_dir(leg):
 def final_targets():
     """The report, and every leg's run.log and metrics.json: a leg file deleted
     by hand is then recomputed (as a mere intermediate it would be ignored)."""
-    legs = [f"{leg_dir(leg)}/{name}" for leg in LEGS for name in ("run.log", "metrics.json")]
+    legs = [
+        f"{leg_dir(leg)}/{name}" for leg in LEGS for name in ("run.log", "metrics.json")
+    ]
     return [
         f"results/{PLAN.suite}/summary.csv",
         f"results/{PLAN.suite}/report.md",
@@ -112,6 +114,16 @@ def report_dir(wildcards):
     return f"results/{wildcards.suite}"
 
 
+def report_labels(wildcards):
+    """The soft-metric labels (report: labels:), when configured: a change to them rerenders."""
+    labels = config["report"].get("labels")
+    return {"labels": labels} if labels else {}
+
+
+def report_labels_flag(wildcards, input):
+    return f"--labels {input.labels}" if "labels" in input.keys() else ""
+
+
 def retry_failed_legs(mode):
     """--config retry=failed|all-failed: archive those legs' results so they rerun.
 
@@ -122,7 +134,10 @@ def retry_failed_legs(mode):
     if not workflow.is_main_process:
         return
     if workflow.dryrun:
-        print(f"patchbench: a real run would retry {len(legs)} failed leg(s) ({mode})", file=sys.stderr)
+        print(
+            f"patchbench: a real run would retry {len(legs)} failed leg(s) ({mode})",
+            file=sys.stderr,
+        )
         return
     for path in legs:
         retry.archive(path)

@@ -1,10 +1,34 @@
 rule report:
-    """Render the report (Markdown and self-contained HTML) from summary.csv."""
+    """Render the report (Markdown, self-contained HTML and its figures) from summary.csv."""
     input:
+        unpack(report_labels),
         summary="results/{suite}/summary.csv",
     output:
         md="results/{suite}/report.md",
-        html="results/{suite}/report.html",
+        html=report(
+            "results/{suite}/report.html",
+            caption="../report/report.rst",
+            category="Report",
+            labels={"file": "report.html"},
+        ),
+        outcomes=report(
+            "results/{suite}/plots/outcomes.svg",
+            caption="../report/outcomes.rst",
+            category="Plots",
+            labels={"figure": "outcomes per group"},
+        ),
+        outcomes_by_type=report(
+            "results/{suite}/plots/outcomes_by_type.svg",
+            caption="../report/outcomes_by_type.rst",
+            category="Plots",
+            labels={"figure": "outcomes per benchmark type"},
+        ),
+        improvement=report(
+            "results/{suite}/plots/improvement.svg",
+            caption="../report/improvement.rst",
+            category="Plots",
+            labels={"figure": "improvement over baseline"},
+        ),
     log:
         "results/{suite}/logs/report.log",
     localrule: True
@@ -14,6 +38,7 @@ rule report:
         title=config["report"]["title"],
         band=config["report"]["similar_band_pct"],
         out=report_dir,
+        labels=report_labels_flag,
     shell:
         "patchbench report --summary {input.summary:q} --out {params.out:q} --title {params.title:q} "
-        "--band {params.band} > {log:q} 2>&1"
+        "--band {params.band} {params.labels} > {log:q} 2>&1"

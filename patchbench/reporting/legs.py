@@ -1,0 +1,135 @@
+"""The summary's rows as plain records, and the few questions every section asks of them.
+
+A *group* is a column of the comparison: ``baseline``, ``human`` or one agent.
+A group's *attempted* legs are those that had something to run: every
+baseline and human leg, and the agent legs with a patch. An agent's missing
+patches are coverage, not failures, as in the ISO-Bench reports.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import pandas as pd
+
+from patchbench.benchspec import BENCHMARK_TYPES
+from patchbench.failures import MISSING_PATCH
+
+Leg = dict[str, Any]
+REFERENCE_GROUPS = ("baseline", "human")
+UNKNOWN_TYPE = "unknown"
+
+
+def records(summary: pd.DataFrame) -> list[Leg]:
+    """One dict per row, with missing cells as ``None`` whatever pandas read them as."""
+    return [
+        {key: (None if _missing(value) else value) for key, value in row.items()} for row in summary.to_dict("records")
+    ]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def text(leg: Leg, column: str) -> str:
+    """A text cell; ``""`` when empty or when the summary has no such column."""
+    value = leg.get(column)
+    return "" if value is None else str(value)
+
+
+def number(leg: Leg, column: str) -> float | None:
+    value = leg.get(column)
+    if value is None or value == "":
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(result) else result
+
+
+def short(commit: Any, length: int = 8) -> str:
+    return str(commit)[:length]
+
+
+def leg_id(leg: Leg) -> str:
+    return f"{short(leg['commit'], 12)}/{leg['leg']}"
+
+
+def first_line(value: Any) -> str:
+    lines = [line.strip() for line in str(value or "").splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def brief(value: Any, lines: int = 3, width: int = 240) -> str:
+    """Evidence on one line: its first few non-empty lines joined, cut to ``width`` characters."""
+    kept = [line.strip() for line in str(value or "").splitlines() if line.strip()][:lines]
+    joined = " / ".join(kept)
+    return joined if len(joined) <= width else joined[: width - 1] + "…"
+
+
+def ok(leg: Leg) -> bool:
+    return leg.get("status") == "ok"
+
+
+def benchmark_type(leg: Leg) -> str:
+    return text(leg, "benchmark_type") or UNKNOWN_TYPE
+
+
+def category(leg: Leg) -> str:
+    return text(leg, "failure_category") or "unknown"
+
+
+def agents(legs: list[Leg]) -> list[str]:
+    return sorted({text(leg, "agent") for leg in legs if leg.get("variant") == "agent"})
+
+
+def commits(legs: list[Leg]) -> list[str]:
+    """Every commit once, in the summary's order."""
+    return list(dict.fromkeys(str(leg["commit"]) for leg in legs))
+
+
+def types(legs: list[Leg]) -> list[str]:
+    """Benchmark types present: the known ones in their usual order, then any other."""
+    present = {benchmark_type(leg) for leg in legs}
+    return [t for t in BENCHMARK_TYPES if t in present] + sorted(present - set(BENCHMARK_TYPES))
+
+
+def groups(legs: list[Leg]) -> dict[str, list[Leg]]:
+    """``baseline``, ``human``, then each agent, with their legs."""
+    out: dict[str, list[Leg]] = {name: [] for name in REFERENCE_GROUPS}
+    out.update({name: [] for name in agents(legs)})
+    for leg in legs:
+        name = text(leg, "agent") if leg.get("variant") == "agent" else leg.get("variant")
+        if name in out:
+            out[name].append(leg)
+    return out
+
+
+def patch_test(legs: list[Leg]) -> Callable[[Leg], bool]:
+    """Whether an agent leg had a patch: its source when the summary records sources, else its category."""
+    if any("patch_source" in leg for leg in legs):
+        return lambda leg: bool(text(leg, "patch_source"))
+    return lambda leg: text(leg, "failure_category") != MISSING_PATCH
+
+
+def attempted(legs: list[Leg], has_patch: Callable[[Leg], bool]) -> list[Leg]:
+    return [leg for leg in legs if leg.get("variant") != "agent" or has_patch(leg)]
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
+
+
+def share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def num(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def signed(value: float | None) -> str:
+    """``+12.3%``, ``-4.0%`` or ``""``."""
+    return "" if value is None else f"{value:+.1f}%"
