@@ -73,17 +73,22 @@ def cmd_leg_patch(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_leg_image(args: argparse.Namespace) -> int:
-    from patchbench.runtime import local
+def _runtime(name: str) -> Any:
+    """The runtime module named in a stage's params (local, docker, apptainer): each has prepare() and run()."""
+    import importlib
 
-    local.prepare(args.params, repo=args.repo, patch=args.patch, worktree=args.worktree, out=args.out, log=args.log)
+    return importlib.import_module(f"patchbench.runtime.{name}")
+
+
+def cmd_leg_image(args: argparse.Namespace) -> int:
+    runtime = _runtime(args.params["runtime"])
+    runtime.prepare(args.params, repo=args.repo, patch=args.patch, worktree=args.worktree, out=args.out, log=args.log)
     return 0
 
 
 def cmd_leg_run(args: argparse.Namespace) -> int:
-    from patchbench.runtime import local
-
-    local.run(args.params, spec=args.spec, image_tag=args.image, repo=args.repo, out=args.out)
+    runtime = _runtime(args.params["runtime"])
+    runtime.run(args.params, spec=args.spec, image_tag=args.image, repo=args.repo, out=args.out)
     return 0
 
 
@@ -105,8 +110,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from patchbench import report, summary
+    from patchbench.reporting.comparison import read_labels
 
-    md, html = report.render(summary.read_summary(args.summary), args.out, title=args.title, band_pct=args.band)
+    labels = read_labels(args.labels) if args.labels else None
+    md, html = report.render(
+        summary.read_summary(args.summary), args.out, title=args.title, band_pct=args.band, labels=labels
+    )
     print(f"wrote {md} and {html}")
     return 0
 
@@ -196,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--title", default="patchbench report")
     p.add_argument("--band", type=float, default=5.0, help="the 'similar' band in percent (default 5)")
+    p.add_argument("--labels", type=Path, help="soft-metric labels, CSV with commit, agent, bottleneck: adds quadrants")
 
     p = add("coverage", cmd_coverage, "Which commits each agent has a patch for, from which source, and conflicts.")
     p.add_argument("--commits", type=Path, help="commit table (default: the config's 'commits')")

@@ -22,6 +22,7 @@ PATCH_APPLY_FAILED = "patch_apply_failed"
 PATCH_SYNTAX_ERROR = "patch_syntax_error"
 NEEDS_REBUILD = "needs_rebuild"
 SETUP_FAILED = "setup_failed"
+MISSING_IMAGE = "missing_image"
 
 # Decided from the run and its log.
 SERVER_START_TIMEOUT = "server_start_timeout"
@@ -34,6 +35,8 @@ ENV_ERROR = "env_error"
 DEPRECATED_SCRIPT = "deprecated_script"
 REQUESTS_FAILED = "requests_failed"
 NO_METRICS = "no_metrics"
+CONTAINER_START_FAILED = "container_start_failed"
+GPU_UNAVAILABLE = "gpu_unavailable"
 
 CATEGORIES: dict[str, str] = {
     MISSING_PATCH: "the agent produced no (or an empty) patch for this commit",
@@ -48,6 +51,7 @@ CATEGORIES: dict[str, str] = {
     PATCH_SYNTAX_ERROR: "a Python file changed by the patch does not compile",
     NEEDS_REBUILD: "the patch changes compiled sources and nothing would rebuild them",
     SETUP_FAILED: "the suite's setup command failed in the leg's worktree",
+    MISSING_IMAGE: "the leg's container image is not on the host, not pullable and not buildable",
     SERVER_START_TIMEOUT: "the server did not become healthy before the deadline",
     SERVER_CRASH: "the server died before or during the benchmark",
     BENCHMARK_CRASH: "the benchmark client raised an error",
@@ -58,6 +62,8 @@ CATEGORIES: dict[str, str] = {
     DEPRECATED_SCRIPT: "the benchmark script is a deprecation stub",
     REQUESTS_FAILED: "all or most benchmark requests failed",
     NO_METRICS: "the run finished but printed no recognisable result",
+    CONTAINER_START_FAILED: "the container engine could not start the leg's container (GPU request, mounts)",
+    GPU_UNAVAILABLE: "the GPUs the leg was given stayed held by another leg",
 }
 
 # Failures a plain retry may cure (flaky hosts, transient resources); the rest
@@ -73,6 +79,7 @@ RETRYABLE = frozenset(
         REQUESTS_FAILED,
         NO_METRICS,
         SETUP_FAILED,
+        GPU_UNAVAILABLE,
     }
 )
 

@@ -107,6 +107,47 @@ class SuitePlan:
             "setup_command": self.config.get("setup_command") or "",
             "setup_timeout_s": self.config["timeouts"]["setup_s"],
             "skip": skip.as_dict() if skip else None,
+            **self._container_image_params(leg),
+        }
+
+    def _container_image_params(self, leg: Leg) -> dict[str, Any]:
+        """What a container runtime's image stage needs: naming, the source tree, how to obtain images."""
+        runtime = self.config["runtime"]
+        if runtime == "local":
+            return {}
+        container = self.config["container"]
+        params: dict[str, Any] = {
+            **self._leg_identity(leg),
+            "agent": leg.agent,
+            "images": container["images"],
+            "source_dir": container["source_dir"],
+            "rebuild_command": container["rebuild_command"],
+        }
+        if runtime == "docker":
+            docker = self.config["docker"]
+            params["docker"] = {k: docker[k] for k in ("pull", "registry_timeout_s", "build", "base_image", "dockerfile")}
+            params["claimants"] = self.image_users(leg)
+        else:
+            params["apptainer"] = {k: self.config["apptainer"][k] for k in ("sif_dir", "pull")}
+        return params
+
+    def image_users(self, leg: Leg) -> list[str]:
+        """The legs (``<commit>/<leg>``) that will run from the image ``leg`` starts from:
+        a pulled image may go once they are done. Agents start from the baseline image."""
+        if leg.variant == "human":
+            return [self._leg_id(leg)]
+        users = [Leg(leg.commit, "baseline")] + [Leg(leg.commit, "agent", agent) for agent in self.patch_choices]
+        return [self._leg_id(user) for user in users if self.skip(user) is None]
+
+    def _leg_id(self, leg: Leg) -> str:
+        return f"{leg.commit}/{leg.name}"
+
+    def _leg_identity(self, leg: Leg) -> dict[str, Any]:
+        """Who a container belongs to (its labels) and where the suite keeps container state."""
+        return {
+            "suite": self.suite,
+            "leg": self._leg_id(leg),
+            "state_dir": f"results/{self.suite}/.{self.config['runtime']}",
         }
 
     def spec_params(self, commit: str) -> dict[str, Any]:
@@ -123,11 +164,29 @@ class SuitePlan:
         }
 
     def run_params(self, leg: Leg) -> dict[str, Any]:
-        return {
+        runtime = self.config["runtime"]
+        params: dict[str, Any] = {
+            "runtime": runtime,
             "python": self.config.get("python") or "",
             "timeouts": self.config["timeouts"],
             "health_paths": self.config["serving"]["health_paths"],
+            "gpus": self.gpus(leg),
+            "host_gpus": self.config["gpus"],
+            "gpu_ids": self.config["gpu_ids"],
+            "gpu_lock_dir": f"results/{self.suite}/.gpus",
         }
+        if runtime == "local":
+            return params
+        container = self.config["container"]
+        shared = ("env", "request_gpus", "hf_cache", "hf_token_env", "hf_token_file", "source_dir")
+        params.update(self._leg_identity(leg), python=container["python"], container={k: container[k] for k in shared})
+        if runtime == "docker":
+            docker = self.config["docker"]
+            engine = ("network", "shm_size", "mem_limit", "disk_budget_gb", "registry_timeout_s")
+            params["docker"] = {k: docker[k] for k in engine}
+        else:
+            params["apptainer"] = {k: self.config["apptainer"][k] for k in ("executable", "options")}
+        return params
 
     def metrics_params(self, leg: Leg) -> dict[str, Any]:
         plan = self.commits[leg.commit]

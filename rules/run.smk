@@ -8,6 +8,9 @@ rule run:
         "results/{suite}/legs/{commit}/{leg}/run.log",
     log:
         "results/{suite}/logs/run/{commit}/{leg}.log",
+    # Before preparing more images: with the docker runtime, an image pulled or
+    # built for a leg occupies the disk until the legs that need it have run.
+    priority: 1
     conda:
         "../envs/patchbench.yaml"
     resources:

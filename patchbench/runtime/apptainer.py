@@ -1,0 +1,151 @@
+"""The apptainer runtime: the container images, run with ``apptainer exec`` (clusters without Docker).
+
+The images and their names are the docker runtime's (config ``container``).
+A leg's image is a local ``.sif`` when ``apptainer.sif_dir`` has one, else
+``docker://<name>`` (Apptainer converts and caches it itself). Apptainer
+images are read-only and cannot be committed, so an agent's patch (vetted on
+the host first) is mounted read-only and applied with ``git apply`` as each
+command starts, in a throw-away writable overlay; a patch that would need a
+rebuild cannot be honoured, so such legs fail as ``needs_rebuild``. Commands
+are child processes of the leg, as with the local runtime, and share the
+host's network: a server binds 127.0.0.1 on a free port.
+
+Apptainer is not installable on our machines: the command lines are built by
+the pure functions below and tested; no test runs a real Apptainer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+from patchbench import failures
+from patchbench.failures import Failure
+from patchbench.runlog import RunLogWriter
+from patchbench.runtime import containers, images, serving
+from patchbench.runtime import prepare as stage
+
+DOCKER_SCHEME = "docker://"
+ENV_PREFIX = "APPTAINERENV_"  # how variables reach a --cleanenv container without appearing on its command line
+# `sh -c SCRIPT PATCH CMD...`: $0 is the patch, "$@" the command it then becomes.
+APPLY_THEN_EXEC = 'git apply "$0" && exec "$@"'
+
+
+def image_reference(name: str, sif_dir: str, *, pull: bool) -> str | None:
+    """A local ``.sif`` of ``name`` when there is one, else ``docker://name`` when pulling is allowed."""
+    if sif_dir:
+        sif = Path(sif_dir).expanduser() / images.sif_file(name)
+        if sif.is_file():
+            return str(sif)
+    return DOCKER_SCHEME + name if pull else None
+
+
+def exec_argv(
+    argv: list[str],
+    *,
+    executable: str,
+    image: str,
+    source_dir: str,
+    nv: bool,
+    options: list[str],
+    patch: Path | None = None,
+    hf_cache: str = "",
+) -> list[str]:
+    """``apptainer exec`` of ``argv`` in ``source_dir`` of ``image`` (an agent's ``patch`` applied first)."""
+    command = [executable, "exec", "--cleanenv", "--pwd", source_dir]
+    if nv:
+        command.append("--nv")
+    if hf_cache:
+        command += ["--bind", f"{Path(hf_cache).expanduser().resolve()}:{containers.HF_CACHE_MOUNT}"]
+    if patch is not None:
+        command += ["--writable-tmpfs", "--bind", f"{patch.resolve()}:{containers.PATCH_MOUNT}:ro"]
+    command += [*options, image]
+    if patch is not None:
+        command += ["sh", "-c", APPLY_THEN_EXEC, containers.PATCH_MOUNT]
+    return command + argv
+
+
+def exec_env(host_env: dict[str, str], env: dict[str, str]) -> dict[str, str]:
+    """Apptainer's own environment: the host's, plus ``env`` handed to the container as ``APPTAINERENV_*``."""
+    return {**host_env, **{ENV_PREFIX + key: value for key, value in env.items()}}
+
+
+# ---------------------------------------------------------------- prepare
+
+
+def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, out: Path, log: Path) -> None:
+    """Find the leg's image (a local .sif, or a docker:// reference) and write ``image.tag``."""
+
+    def build(tag: dict[str, Any]) -> Failure | None:
+        name = images.start_image(
+            params["images"], variant=params["variant"], suite=params["suite"], commit=tag["commit"], parent=tag["parent"]
+        )
+        if params["variant"] == "agent":
+            failure = stage.vet_patch(repo, tag["checkout"], patch, worktree) or stage.rebuild_check(
+                tag, patch, can_rebuild=False, why_not="the apptainer runtime cannot rebuild an image"
+            )
+            if failure:
+                return failure
+        settings = params["apptainer"]
+        reference = image_reference(name, settings["sif_dir"], pull=settings["pull"])
+        if reference is None:
+            where = Path(settings["sif_dir"] or ".") / images.sif_file(name)
+            return Failure(failures.MISSING_IMAGE, f"{name}: no {where}, and pulling is off (apptainer.pull: false)")
+        tag.update(image=name, reference=reference, apply_patch=params["variant"] == "agent")
+        # A docker:// reference is resolved by Apptainer at run time: its content is not known here.
+        tag["digest"] = None if reference.startswith(DOCKER_SCHEME) else "sha256:" + _file_sha256(Path(reference))
+        return None
+
+    stage.prepare_leg(params, runtime="apptainer", repo=repo, patch=patch, out=out, build=build)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- run
+
+
+def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out: Path) -> None:
+    """Run the leg's benchmark through ``apptainer exec``; write ``run.log``."""
+    opener = functools.partial(_apptainer_executor, params=params, scratch=out.parent)
+    serving.run_leg(params, spec=spec, image_tag=image_tag, out=out, open_executor=opener)
+
+
+@contextlib.contextmanager
+def _apptainer_executor(
+    tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], scratch: Path
+) -> Iterator[serving.Executor]:
+    settings, container = params["apptainer"], params["container"]
+    if shutil.which(settings["executable"]) is None:
+        raise serving.LegFailure(
+            Failure(failures.ENV_ERROR, f"{settings['executable']!r} is not installed on this host (not on PATH)")
+        )
+    token = containers.hf_token(container)
+    base_env = containers.command_env(container, gpu_ids, isolated=False, token=token)
+    wrap = functools.partial(
+        exec_argv,
+        executable=settings["executable"],
+        image=tag["reference"],
+        source_dir=container["source_dir"],
+        nv=container["request_gpus"],
+        options=settings["options"],
+        patch=Path(tag["patch"]) if tag["apply_patch"] else None,
+        hf_cache=container["hf_cache"],
+    )
+    writer.note("image", f"{tag['image']} {tag['reference']}")
+
+    def command(argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        return wrap(argv), exec_env(dict(os.environ), {**base_env, **env})
+
+    secrets = (token,) if token else ()
+    yield serving.ProcessExecutor(cwd=scratch, python=params["python"], command=command, secrets=secrets)

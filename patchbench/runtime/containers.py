@@ -1,0 +1,46 @@
+"""What every container runtime (docker, apptainer) gives a leg's commands: mounts, environment, token.
+
+The Hugging Face token is read when a leg runs (from the configured variable,
+else the configured file), never from params: Snakemake records params and
+prints command lines. It reaches the container only as an environment
+variable and is scrubbed from captured output (``serving.redact``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from patchbench import failures, gpus
+from patchbench.failures import Failure
+from patchbench.runtime.serving import LegFailure
+
+PATCH_MOUNT = "/patchbench/patch.diff"
+HF_CACHE_MOUNT = "/root/.cache/huggingface"
+
+
+def hf_token(container: dict[str, Any]) -> str:
+    """The token from ``hf_token_env``, else from ``hf_token_file``; "" when neither is set."""
+    token = os.environ.get(container["hf_token_env"], "") if container["hf_token_env"] else ""
+    if token or not container["hf_token_file"]:
+        return token
+    path = Path(container["hf_token_file"]).expanduser()
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise LegFailure(Failure(failures.ENV_ERROR, f"hf_token_file {path}: {exc.strerror}")) from None
+
+
+def command_env(container: dict[str, Any], gpu_ids: list[str], *, isolated: bool, token: str) -> dict[str, str]:
+    """The environment of every command in the leg's containers (the spec's own variables go on top).
+
+    ``isolated``: the container sees only the leg's GPUs (renumbered from 0).
+    """
+    env = {**container["env"], "PYTHONUNBUFFERED": "1"}
+    env["CUDA_VISIBLE_DEVICES"] = gpus.visible_devices(gpu_ids, isolated=isolated)
+    if container["hf_cache"]:
+        env["HF_HOME"] = HF_CACHE_MOUNT
+    if token:
+        env["HF_TOKEN"] = env["HUGGING_FACE_HUB_TOKEN"] = token
+    return env

@@ -1,0 +1,172 @@
+"""Container images: their names, their identity, and which of them a suite may remove.
+
+Names come from config templates (ISO-Bench's by default) and are pure
+functions of the leg. An image's identity is its image ID, except for images
+patchbench builds itself: those carry the digest of their *recipe* (base
+image, Dockerfile, revision, patch, rebuild command) as a label, because two
+builds of one recipe get different image IDs (timestamps) but are the same
+image for a benchmark. ``image.tag`` records that identity, so rebuilding a
+removed image does not rerun the legs downstream.
+
+Disk: a suite remembers which images it brought onto the host (pulled or
+built) in ``results/<suite>/.docker/images.json`` with the legs still to run
+from each. Once none is left an image may go (beyond ``disk_budget_gb``, least
+recently used first); images that were on the host before are never in that
+record, so never removed. The record is changed under an ``fcntl`` lock: legs
+run in parallel processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from patchbench import atomic
+
+RECIPE_LABEL = "patchbench.recipe"
+PLACEHOLDERS = ("commit", "commit12", "parent", "parent12", "suite", "agent")
+
+
+def image_name(template: str, *, suite: str, commit: str, parent: str, agent: str = "") -> str:
+    """Fill a name template; unknown braces are left alone (Docker will reject a bad name itself)."""
+    values = {
+        "commit": commit,
+        "commit12": commit[:12],
+        "parent": parent,
+        "parent12": parent[:12],
+        "suite": suite,
+        "agent": agent,
+    }
+    for key in PLACEHOLDERS:
+        template = template.replace("{" + key + "}", values[key])
+    return template
+
+
+def start_image(templates: dict[str, str], *, variant: str, suite: str, commit: str, parent: str) -> str:
+    """The image a leg starts from: the human image, else the baseline image (agents too)."""
+    return image_name(templates["human" if variant == "human" else "baseline"], suite=suite, commit=commit, parent=parent)
+
+
+def fill(template: str, **values: str) -> str:
+    """``{key}`` placeholders replaced; other braces (``${VAR}`` in a Dockerfile) kept as they are."""
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def recipe_digest(parts: dict[str, Any]) -> str:
+    """The identity of an image patchbench makes: a digest of everything that goes into it."""
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def sif_file(name: str) -> str:
+    """Where a local Apptainer image of ``name`` is expected: ``/`` and ``:`` become ``_``."""
+    return name.replace("/", "_").replace(":", "_") + ".sif"
+
+
+# ------------------------------------------------- what the suite owns (pure)
+
+
+def owned(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return state.setdefault("images", {})
+
+
+def record(state: dict[str, Any], name: str, image_id: str, when: float) -> None:
+    """``name`` was pulled or built by this suite (``image_id`` is what the name pointed at)."""
+    owned(state)[name] = {"id": image_id, "users": [], "last_used": when}
+
+
+def claim(state: dict[str, Any], name: str, users: list[str], me: str, when: float) -> None:
+    """``users`` will run from ``name``, ``me`` (the caller) certainly; legs already done are not waited for.
+
+    Only images the suite owns are tracked: the others are never removed anyway.
+    """
+    done = set(state.setdefault("done", []))
+    done.discard(me)
+    state["done"] = sorted(done)
+    entry = owned(state).get(name)
+    if entry is not None:
+        entry["users"] = sorted(set(entry["users"]) | (set(users) - done) | {me})
+        entry["last_used"] = when
+
+
+def release(state: dict[str, Any], me: str, when: float) -> bool:
+    """``me`` has run; True when it was waited for by some image (a collection may free one)."""
+    state["done"] = sorted(set(state.setdefault("done", [])) | {me})
+    released = False
+    for entry in owned(state).values():
+        if me in entry["users"]:
+            entry["users"].remove(me)
+            entry["last_used"] = when
+            released = True
+    return released
+
+
+def removable(state: dict[str, Any], sizes: dict[str, int], budget_bytes: int) -> list[str]:
+    """Owned images no leg waits for, least recently used first, until the owned ones fit ``budget_bytes``.
+
+    A budget of 0 keeps none of them.
+    """
+    images = owned(state)
+    idle = sorted((entry["last_used"], name) for name, entry in images.items() if not entry["users"])
+    total = sum(sizes.get(name, 0) for name in images)
+    chosen = []
+    for _, name in idle:
+        if budget_bytes and total <= budget_bytes:
+            break
+        chosen.append(name)
+        total -= sizes.get(name, 0)
+    return chosen
+
+
+# ------------------------------------------------- the record on disk
+
+
+class ImageStore:
+    """The suite's image record on disk, changed under an exclusive lock by one leg at a time."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir
+
+    @contextlib.contextmanager
+    def state(self) -> Iterator[dict[str, Any]]:
+        """The record, locked; it is saved when the block ends without an exception."""
+        path = self.dir / "images.json"
+        with self._locked("images.lock"):
+            state = json.loads(path.read_text()) if path.exists() else {}
+            yield state
+            atomic.write_json(path, state)
+
+    @contextlib.contextmanager
+    def resolving(self, name: str) -> Iterator[None]:
+        """Only one leg at a time pulls or builds ``name``; the next one finds it present."""
+        key = hashlib.sha256(name.encode()).hexdigest()[:16]
+        with self._locked(f"locks/{key}.lock"):
+            yield
+
+    @contextlib.contextmanager
+    def _locked(self, relative: str) -> Iterator[None]:
+        path = self.dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def claim(self, name: str, users: list[str], me: str) -> None:
+        with self.state() as state:
+            claim(state, name, users, me, time.time())
+
+    def record(self, name: str, image_id: str, users: list[str], me: str) -> None:
+        with self.state() as state:
+            record(state, name, image_id, time.time())
+            claim(state, name, users, me, time.time())
+
+    def release(self, me: str) -> bool:
+        with self.state() as state:
+            return release(state, me, time.time())

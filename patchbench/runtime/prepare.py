@@ -1,0 +1,68 @@
+"""The image stage, once for every runtime: what ``image.tag`` says and how agent patches are judged.
+
+Every runtime writes the same kind of ``image.tag``: the leg's revisions, the
+revision its image holds (``checkout``), an identity (``digest``) that changes
+only when the image really does (Snakemake compares the file's checksum, so a
+rerun that finds the same image reruns nothing downstream), and a status with
+the failure that stopped it. Agent patches are vetted on the host against the
+parent's tree first, with the same checks and categories in every runtime.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from patchbench import atomic, failures, gitops
+from patchbench.failures import Failure
+from patchbench.patches import check_and_apply, compiled_sources
+from patchbench.revisions import resolve as revisions_of
+
+# Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
+Build = Callable[[dict[str, Any]], Failure | None]
+
+
+def prepare_leg(params: dict[str, Any], *, runtime: str, repo: Path, patch: Path, out: Path, build: Build) -> None:
+    """Write the leg's ``image.tag``; failures are recorded in it, never raised."""
+    tag: dict[str, Any] = {"runtime": runtime, "variant": params["variant"], "patch": str(patch)}
+    failure = Failure(**params["skip"]) if params["skip"] else None
+    status = "skipped" if failure else "failed"
+    if failure is None:
+        revisions, failure = revisions_of(repo, params)
+        tag.update(revisions)
+    if failure is None:
+        tag["checkout"] = tag["commit"] if params["variant"] == "human" else tag["parent"]
+        failure = build(tag)
+        status = "failed" if failure else "ok"
+    tag["status"] = status
+    tag["failure"] = failure.as_dict() if failure else None
+    atomic.write_json(out, tag)
+
+
+def vet_patch(repo: Path, checkout: str, patch: Path, scratch: Path) -> Failure | None:
+    """Vet and trial-apply an agent patch on a host copy of ``checkout``, then drop the copy.
+
+    Container runtimes apply the patch inside the image later; judging it here
+    first gives them the local runtime's checks and categories (rejected,
+    does not apply, breaks Python syntax) with git's own evidence.
+    """
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        gitops.checkout_detached(repo, checkout, scratch)
+        return check_and_apply(scratch, patch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def rebuild_check(tag: dict[str, Any], patch: Path, *, can_rebuild: bool, why_not: str) -> Failure | None:
+    """Record whether the agent's patch changes compiled sources; refuse it when nothing would rebuild them.
+
+    Benchmarking without the rebuild would credit the agent with the baseline.
+    ``why_not`` completes the evidence ("... and <why_not>").
+    """
+    compiled = compiled_sources(patch)
+    tag["needs_rebuild"] = bool(compiled)
+    if compiled and not can_rebuild:
+        return Failure(failures.NEEDS_REBUILD, f"patch changes compiled sources ({', '.join(compiled[:5])}) and {why_not}")
+    return None

@@ -1,0 +1,291 @@
+"""The run stage, once for every runtime: GPUs, server, health, client, logs, verdict.
+
+Runtimes differ only in *where* a command runs: a child process in a working
+copy (local), a container (docker), a child process that enters an image
+(apptainer). Each provides an :class:`Executor`; everything else lives here
+once, so a fix reaches every runtime: the run.log is written complete or not
+at all; the leg's GPUs are leased; a serving leg starts its server, polls its
+health with a deadline, notices a dead server at once, runs the client
+against it and stops it gracefully; server and client output go to separate
+sections; secrets are scrubbed from captured output; the verdict comes last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shlex
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Protocol, cast
+
+from patchbench import failures, gpus, processes
+from patchbench.benchspec import BenchSpec, render
+from patchbench.failures import Failure
+from patchbench.runlog import BENCHMARK_SECTION, SERVER_SECTION, RunLogWriter
+
+CLIENT_HOST = "127.0.0.1"  # the client always reaches its server over loopback
+REDACTED = b"***"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class LegFailure(Exception):
+    """A runtime could not bring the leg to its benchmark; ``failure`` is the leg's result."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(f"{failure.category}: {failure.evidence}")
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a bounded command ended. ``cause`` is what the runtime knows beyond the
+    exit code (a container killed for memory), and wins over a plain crash."""
+
+    returncode: int | None
+    timed_out: bool = False
+    cause: Failure | None = None
+
+
+class Service(Protocol):
+    """A started server: its URL as seen from this process, and its lifecycle."""
+
+    url: str
+
+    def poll(self) -> int | None:
+        """The exit code once it has exited, else None."""
+
+    def stop(self, grace_s: float) -> int:
+        """Stop gracefully, then by force; the exit code (its output is in its log afterwards)."""
+
+    def cause(self) -> Failure | None:
+        """Why it died, when the runtime knows better than its exit code."""
+
+
+class Executor(Protocol):
+    """Where a leg's commands run. ``env`` arguments are the spec's own variables."""
+
+    python: str  # replaces a leading ``python`` in spec commands
+    bind_host: str  # the address a server binds so this process can poll it
+    secrets: tuple[str, ...]  # values scrubbed from every captured output
+
+    def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> Service: ...
+
+    def run(
+        self, argv: list[str], env: dict[str, str], log: Path, timeout_s: float, beside: Service | None = None
+    ) -> Ended:
+        """Run to completion or deadline; ``beside`` is the server a client must reach."""
+
+
+# Given the image.tag, the leased GPU ids and the writer: a context that yields
+# the executor and cleans up after it (or raises LegFailure).
+OpenExecutor = Callable[[dict[str, Any], list[str], RunLogWriter], ContextManager[Executor]]
+
+
+def run_leg(params: dict[str, Any], *, spec: Path, image_tag: Path, out: Path, open_executor: OpenExecutor) -> None:
+    """Run the commit's benchmark spec in the leg's image; write ``run.log`` (complete, or not at all)."""
+    tag = json.loads(image_tag.read_text())
+    bench = json.loads(spec.read_text())["spec"]
+    writer = RunLogWriter(out)
+    try:
+        with processes.interruptible():
+            writer.note("started", now())
+            verdict(writer, _attempt(params, tag, bench, writer, out.parent, open_executor))
+            writer.note("finished", now())
+        writer.commit()
+    except BaseException:
+        writer.abandon()
+        raise
+
+
+def _attempt(
+    params: dict[str, Any],
+    tag: dict[str, Any],
+    bench: dict[str, Any],
+    writer: RunLogWriter,
+    scratch: Path,
+    open_executor: OpenExecutor,
+) -> Failure | None:
+    if tag["status"] != "ok":
+        writer.note("not run", f"image status is {tag['status']}")
+        return Failure(**tag["failure"])
+    devices = gpus.device_list(params["gpu_ids"], params["host_gpus"], os.environ)
+    locks = gpus.lock_dir(Path(params["gpu_lock_dir"]), os.environ, socket.gethostname())
+    try:
+        with gpus.lease(params["gpus"], devices, locks, holder=str(scratch)) as ids:
+            writer.note("gpu ids", ",".join(ids))
+            with open_executor(tag, ids, writer) as executor:
+                return benchmark(
+                    BenchSpec.from_dict(bench),
+                    executor,
+                    timeouts=params["timeouts"],
+                    health_paths=params["health_paths"],
+                    writer=writer,
+                    scratch=scratch,
+                )
+    except gpus.LeaseError as exc:
+        return Failure(exc.category, str(exc))
+    except LegFailure as exc:
+        return exc.failure
+
+
+def benchmark(
+    spec: BenchSpec,
+    executor: Executor,
+    *,
+    timeouts: dict[str, float],
+    health_paths: list[str],
+    writer: RunLogWriter,
+    scratch: Path,
+) -> Failure | None:
+    """Run the spec with ``executor``: the benchmark alone, or a server and its client."""
+    if spec.benchmark_type == "serving":
+        return _serve_and_benchmark(spec, executor, timeouts, health_paths, writer, scratch)
+    argv = render(spec.argv, python=executor.python)
+    writer.note("command", shlex.join(argv))
+    client_log = _fresh(scratch / "benchmark.out")
+    try:
+        ended = executor.run(argv, spec.env, client_log, timeouts["benchmark_s"])
+        _section(writer, BENCHMARK_SECTION, client_log, executor.secrets)
+    finally:
+        client_log.unlink(missing_ok=True)
+    return _client_failure(ended, timeouts["benchmark_s"])
+
+
+def _serve_and_benchmark(
+    spec: BenchSpec,
+    executor: Executor,
+    timeouts: dict[str, float],
+    health_paths: list[str],
+    writer: RunLogWriter,
+    scratch: Path,
+) -> Failure | None:
+    port = processes.free_port()
+    server_argv = render(spec.server_argv, python=executor.python, host=executor.bind_host, port=port)
+    client_argv = render(spec.argv, python=executor.python, host=CLIENT_HOST, port=port)
+    writer.note("server command", shlex.join(server_argv))
+    writer.note("command", shlex.join(client_argv))
+    server_log, client_log = _fresh(scratch / "server.out"), _fresh(scratch / "benchmark.out")
+    try:
+        server = executor.start(server_argv, spec.env, server_log, port)
+        try:
+            # wait_healthy only polls the process: any Service will do.
+            proc = cast(subprocess.Popen, server)
+            ready = processes.wait_healthy(proc, server.url, health_paths, timeouts["server_start_s"])
+            writer.note("server readiness", f"{ready.state} after {ready.elapsed_s:.1f}s")
+            failure: Failure | None
+            if ready.state == "died":
+                failure = server.cause() or Failure(
+                    failures.SERVER_CRASH, f"server exited with code {ready.returncode} before it was healthy"
+                )
+            elif ready.state == "timeout":
+                failure = Failure(failures.SERVER_START_TIMEOUT, f"server not healthy after {timeouts['server_start_s']}s")
+            else:
+                ended = executor.run(client_argv, spec.env, client_log, timeouts["benchmark_s"], beside=server)
+                died = server.poll()
+                failure = _client_failure(ended, timeouts["benchmark_s"])
+                if died is not None and failure is not None:
+                    failure = server.cause() or Failure(
+                        failures.SERVER_CRASH, f"server exited with code {died} during the benchmark"
+                    )
+        finally:
+            writer.note("server exit code", server.stop(timeouts["stop_s"]))
+            _section(writer, SERVER_SECTION, server_log, executor.secrets)
+            _section(writer, BENCHMARK_SECTION, client_log if client_log.exists() else None, executor.secrets)
+    finally:
+        for path in (server_log, client_log):
+            path.unlink(missing_ok=True)
+    return failure
+
+
+def _fresh(path: Path) -> Path:
+    path.unlink(missing_ok=True)
+    return path
+
+
+def _section(writer: RunLogWriter, marker: str, source: Path | None, secrets: tuple[str, ...]) -> None:
+    if source is not None and secrets:
+        redact(source, secrets)
+    writer.section(marker, source)
+
+
+def redact(path: Path, secrets: tuple[str, ...]) -> None:
+    """Replace every secret in a captured output (a program may print its environment)."""
+    if not path.exists():
+        return
+    data = original = path.read_bytes()
+    for secret in secrets:
+        if secret:
+            data = data.replace(secret.encode(), REDACTED)
+    if data != original:
+        path.write_bytes(data)
+
+
+def _client_failure(ended: Ended, timeout_s: float) -> Failure | None:
+    if ended.timed_out:
+        return Failure(failures.TIMEOUT, f"benchmark still running after {timeout_s}s; stopped")
+    if ended.cause:
+        return ended.cause
+    if ended.returncode != 0:
+        return Failure(failures.BENCHMARK_CRASH, f"benchmark exited with code {ended.returncode}")
+    return None
+
+
+def verdict(writer: RunLogWriter, failure: Failure | None) -> None:
+    writer.note("outcome", failure.category if failure else "ok")
+    if failure:
+        writer.note("evidence", failure.evidence)
+
+
+# ------------------------------------------------- commands as child processes
+
+
+@dataclass
+class ProcessService:
+    """A server running as our child process (in its own session)."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def stop(self, grace_s: float) -> int:
+        return processes.stop(self.proc, grace_s=grace_s)
+
+    def cause(self) -> Failure | None:
+        return None
+
+
+@dataclass
+class ProcessExecutor:
+    """Commands as child processes of this one (the local and apptainer runtimes).
+
+    ``command`` turns a spec command and its variables into what is started on
+    the host: the same command in a prepared environment (local), or the
+    command wrapped to enter an image (apptainer).
+    """
+
+    cwd: Path
+    python: str
+    command: Callable[[list[str], dict[str, str]], tuple[list[str], dict[str, str]]]
+    secrets: tuple[str, ...] = ()
+    bind_host: str = "127.0.0.1"
+
+    def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> Service:
+        host_argv, host_env = self.command(argv, env)
+        proc = processes.start(host_argv, cwd=self.cwd, env=host_env, log=log)
+        return ProcessService(proc, f"http://{self.bind_host}:{port}")
+
+    def run(
+        self, argv: list[str], env: dict[str, str], log: Path, timeout_s: float, beside: Service | None = None
+    ) -> Ended:
+        host_argv, host_env = self.command(argv, env)
+        finished = processes.run(host_argv, cwd=self.cwd, env=host_env, log=log, timeout_s=timeout_s)
+        return Ended(finished.returncode, finished.timed_out)

@@ -1,0 +1,149 @@
+"""Image resolution against the real engine: present, pulled, built, derived for agents, missing; and cleanup."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import docker.errors
+import pytest
+
+from tests.docker.conftest import BASE_IMAGE, TEST_REPOSITORY
+
+PRINT_APP = {"benchmark_type": "latency", "argv": ["python", "app.py"]}
+
+
+def exists(engine, name: str) -> bool:
+    try:
+        engine.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def owned(suite) -> dict:
+    path = Path("results") / suite.name / ".docker" / "images.json"
+    return json.loads(path.read_text()).get("images", {}) if path.exists() else {}
+
+
+def test_present_image_is_used_as_it_is_and_never_removed(engine, suite):
+    suite.overrides = {"container": {"images": {"human": BASE_IMAGE}}, "docker": {"build": False}}
+    human = suite.leg("human")
+    tag = suite.prepare(human)
+    assert tag["status"] == "ok" and tag["image"] == BASE_IMAGE
+    assert tag["digest"] == engine.images.get(BASE_IMAGE).id
+    assert owned(suite) == {}  # it was on the host before: not the suite's to remove
+    run = suite.run(human, {"benchmark_type": "latency", "argv": ["python", "-c", "print('ran')"]})
+    assert run.outcome == "ok" and "ran" in run.text
+    assert exists(engine, BASE_IMAGE)
+
+
+def test_missing_image_names_what_was_tried_and_does_not_wait_for_an_offline_registry(suite):
+    unreachable = f"127.0.0.1:9/{TEST_REPOSITORY}/nothing:{{commit12}}"
+    suite.overrides = {"container": {"images": {"human": unreachable}}, "docker": {"build": False, "pull": True}}
+    began = time.monotonic()
+    tag = suite.prepare(suite.leg("human"))
+    assert time.monotonic() - began < 10
+    assert tag["status"] == "failed" and tag["failure"]["category"] == "missing_image"
+    evidence = tag["failure"]["evidence"]
+    assert f"127.0.0.1:9/{TEST_REPOSITORY}/nothing:{suite.target.commit[:12]}: not on this host" in evidence
+    assert "not pullable" in evidence and "building is off" in evidence
+    run = suite.run(suite.leg("human"), PRINT_APP)
+    assert run.outcome == "missing_image" and run.notes["not run"] == "image status is failed"
+
+
+def test_built_image_holds_the_commit_and_goes_once_its_legs_ran(engine, suite):
+    human = suite.leg("human")
+    tag = suite.prepare(human)
+    assert tag["status"] == "ok" and tag["checkout"] == suite.target.commit
+    name = tag["image"]
+    assert engine.images.get(name).labels["patchbench.recipe"] == tag["digest"]
+    assert "Successfully built" in suite.image_log(human)
+    assert list(owned(suite)) == [name]
+    run = suite.run(human, PRINT_APP)
+    assert run.outcome == "ok" and "app v2" in run.text
+    assert not exists(engine, name) and owned(suite) == {}
+    assert exists(engine, BASE_IMAGE)
+
+
+def test_rebuilding_a_removed_image_keeps_image_tag_byte_for_byte(engine, suite):
+    baseline = suite.leg("baseline")
+    tag = suite.prepare(baseline)
+    path = suite.leg_dir(baseline) / "image.tag"
+    first = path.read_bytes()
+    engine.images.remove(tag["image"])
+    suite.prepare(baseline)
+    assert path.read_bytes() == first  # Snakemake sees no change: nothing downstream reruns
+
+
+def test_run_stage_brings_back_a_removed_image(engine, suite):
+    baseline = suite.leg("baseline")
+    tag = suite.prepare(baseline)
+    engine.images.remove(tag["image"])
+    run = suite.run(baseline, PRINT_APP)
+    assert run.outcome == "ok" and "app v1" in run.text
+
+
+def test_pulled_image_logs_progress_and_goes_once_its_legs_ran(engine, suite, registry):
+    remote = f"{registry}/{TEST_REPOSITORY}/hello:1"
+    suite.overrides = {"container": {"images": {"human": remote}}, "docker": {"build": False, "pull": True}}
+    human = suite.leg("human")
+    tag = suite.prepare(human)
+    assert tag["status"] == "ok" and tag["digest"] == engine.images.get(remote).id
+    log = suite.image_log(human)
+    assert f"pulling {remote}" in log and "Pull complete" in log
+    assert list(owned(suite)) == [remote]
+    run = suite.run(human, {"benchmark_type": "latency", "argv": ["/hello", "--version"]})
+    assert run.outcome == "ok" and "tini version" in run.text
+    assert not exists(engine, remote)
+
+
+def test_an_image_pulled_before_the_run_stays(engine, suite, registry):
+    remote = f"{registry}/{TEST_REPOSITORY}/hello:1"
+    engine.images.pull(remote)
+    suite.overrides = {"container": {"images": {"human": remote}}, "docker": {"build": False, "pull": True}}
+    human = suite.leg("human")
+    assert suite.prepare(human)["status"] == "ok"
+    assert suite.run(human, {"benchmark_type": "latency", "argv": ["/hello", "--version"]}).outcome == "ok"
+    assert exists(engine, remote)
+    engine.images.remove(remote)
+
+
+def test_agent_image_is_the_baseline_with_the_patch_applied(engine, suite):
+    suite.agent_patch(suite.target.good_patch)
+    agent = suite.leg("agent")
+    tag = suite.prepare(agent)
+    assert tag["status"] == "ok" and tag["needs_rebuild"] is False
+    assert tag["image"] == f"{TEST_REPOSITORY}/{suite.name}:agent-a"
+    run = suite.run(agent, PRINT_APP)
+    assert run.outcome == "ok" and "app agent" in run.text
+    assert not exists(engine, tag["image"])
+    baseline_image = tag["recipe"]["derive"]["base"]["name"]
+    assert owned(suite)[baseline_image]["users"] == [f"{suite.target.commit}/baseline"]  # still pending
+
+
+def test_patch_that_does_not_apply_in_the_image_fails_with_gits_words(suite):
+    # The host's copy of the parent takes the patch; the image's tree (changed by its Dockerfile) does not.
+    dockerfile = "FROM {base_image}\nCOPY src/ {source_dir}/\nRUN echo 'print(1)' > {source_dir}/app.py\n"
+    suite.overrides = {"docker": {"dockerfile": dockerfile}}
+    suite.agent_patch(suite.target.good_patch)
+    tag = suite.prepare(suite.leg("agent"))
+    assert tag["status"] == "failed" and tag["failure"]["category"] == "patch_apply_failed"
+    assert "patch does not apply" in tag["failure"]["evidence"]
+
+
+@pytest.mark.parametrize("rebuild", ["", "touch rebuilt-by-patchbench"])
+def test_compiled_changes_need_a_rebuild_command(suite, rebuild):
+    suite.overrides = {"container": {"rebuild_command": rebuild}}
+    suite.agent_patch(suite.target.compiled_patch)
+    agent = suite.leg("agent")
+    tag = suite.prepare(agent)
+    assert tag["needs_rebuild"] is True
+    if not rebuild:
+        assert tag["status"] == "failed" and tag["failure"]["category"] == "needs_rebuild"
+        assert "kernel.c" in tag["failure"]["evidence"]
+        return
+    assert tag["status"] == "ok"
+    run = suite.run(agent, {"benchmark_type": "latency", "argv": ["sh", "-c", "ls rebuilt-by-patchbench && cat kernel.c"]})
+    assert run.outcome == "ok" and "return 1" in run.text
