@@ -1,0 +1,104 @@
+"""The demo suite through ``--executor slurm`` ends exactly as the local run does.
+
+One real run on the cluster of scripts/slurm-cluster.sh (one node, 2 fake
+GPUs), with profiles/slurm as a site would edit it (ci-site.yaml). The local
+rules never reach Slurm; every image and run job does, and accounting shows
+what each one got. The demo's 8-GPU commit fits no node: its legs are skipped
+as gpu_requirement when the workflow is parsed. Their bookkeeping image and run
+jobs (which write "skipped") still reach Slurm, but without any GPU, and finish
+in seconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pandas as pd
+import pytest
+
+from tests.slurm.conftest import NODE_GPUS, leg_gpu_ids, run_on_slurm, site_profile, slurm_gpus
+from tests.test_workflow_demo import EXPECTED, commit_slugs
+from tests.workflow import copy_project
+
+LIMIT_S = 420  # a demo run takes 1-3 minutes here
+
+
+@pytest.fixture(scope="module")
+def demo_on_slurm(slurm_cluster, tmp_path_factory):
+    workdir = copy_project(tmp_path_factory.mktemp("slurm-demo") / "patchbench")
+    site_profile(workdir)
+    run = run_on_slurm(workdir, limit_s=LIMIT_S)
+    assert run.proc.returncode == 0, f"rc={run.proc.returncode} after {run.seconds:.0f}s\n{run.output[-5000:]}"
+    assert run.run_id, run.output[-3000:]
+    print(f"demo on slurm: {run.seconds:.0f} s")
+    return run
+
+
+def test_every_leg_ends_as_in_the_local_run(demo_on_slurm):
+    summary = pd.read_csv(demo_on_slurm.workdir / "results/demo/summary.csv", dtype={"agent": str}).fillna("")
+    slugs = commit_slugs(demo_on_slurm.workdir)
+    seen = {}
+    for row in summary.itertuples():
+        seen.setdefault(slugs[row.commit], {})[row.leg] = (row.status, row.failure_category)
+    assert seen == EXPECTED
+    assert (demo_on_slurm.workdir / "results/demo/report.html").is_file()
+
+
+def test_image_and_run_jobs_went_through_slurm_and_nothing_else(demo_on_slurm):
+    jobs = demo_on_slurm.jobs()
+    legs = 4 * len(EXPECTED)
+    assert sorted(job.rule for job in jobs) == ["image"] * legs + ["run"] * legs
+    assert {job.state for job in jobs} == {"COMPLETED"}
+    assert len({job.leg for job in jobs if job.rule == "run"}) == legs
+    # Nothing of this run is left in the queue.
+    queue = subprocess.run(["squeue", "-h", "--name", demo_on_slurm.run_id], capture_output=True, text=True, check=True)
+    assert queue.stdout.strip() == ""
+
+
+def test_run_jobs_get_the_gpus_of_their_leg_and_image_jobs_none(demo_on_slurm):
+    slugs = commit_slugs(demo_on_slurm.workdir)
+    for job in demo_on_slurm.jobs():
+        commit, leg = job.leg
+        status, _ = EXPECTED[slugs[commit]][leg]
+        skipped_before_running = status == "skipped"
+        if job.rule == "image" or skipped_before_running:
+            assert job.gpus == 0, (job, slugs[commit])
+        else:
+            assert job.gpus == 1, (job, slugs[commit])
+        assert job.gpus <= NODE_GPUS
+
+
+def test_each_leg_runs_on_the_gpus_slurm_gave_its_job(demo_on_slurm):
+    """Not just as many: the very devices (Slurm's CUDA_VISIBLE_DEVICES), whatever the config's gpu_ids say."""
+    allocated = slurm_gpus()
+    slugs = commit_slugs(demo_on_slurm.workdir)
+    checked = 0
+    for job in demo_on_slurm.jobs():
+        if not job.gpus:
+            continue
+        commit, leg = job.leg
+        run_log = demo_on_slurm.workdir / f"results/demo/legs/{commit}/{leg}/run.log"
+        ids = leg_gpu_ids(run_log)
+        if ids is None:  # its image failed (a patch, a missing commit): the benchmark never started
+            assert EXPECTED[slugs[commit]][leg][0] == "failed", run_log.read_text()
+            continue
+        assert ids == allocated[job.jobid], (job, run_log.read_text())
+        checked += 1
+    assert checked >= sum(status == "ok" for legs in EXPECTED.values() for status, _ in legs.values())
+
+
+def test_eight_gpu_legs_never_ask_slurm_for_gpus(demo_on_slurm):
+    slugs = commit_slugs(demo_on_slurm.workdir)
+    eight = [job for job in demo_on_slurm.jobs() if slugs[job.leg[0]] == "eight-gpus"]
+    assert eight and all(job.gpus == 0 and job.state == "COMPLETED" for job in eight)
+    for leg in ("baseline", "human", "agent-alpha", "agent-beta"):
+        commit = next(c for c, s in slugs.items() if s == "eight-gpus")
+        log = (demo_on_slurm.workdir / f"results/demo/legs/{commit}/{leg}/run.log").read_text()
+        assert "gpu_requirement" in log, log
+
+
+def test_rerun_submits_nothing(demo_on_slurm):
+    again = run_on_slurm(demo_on_slurm.workdir, limit_s=120)
+    assert again.proc.returncode == 0, again.output[-3000:]
+    assert "Nothing to be done" in again.output
+    assert not again.run_id or again.jobs() == []
