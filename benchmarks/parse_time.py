@@ -30,34 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from suites import ROOT, copy_workflow, generate_suite
+
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
-WORKFLOW = ("Snakefile", "rules", "config", "report", "envs")
-
-
-def copy_workflow(dest: Path) -> None:
-    for name in WORKFLOW:
-        source = ROOT / name
-        if source.exists():
-            (shutil.copytree if source.is_dir() else shutil.copy)(source, dest / name)
-
-
-def generate_suite(dest: Path, commits: int, agents: int) -> Path:
-    """A suite of ``commits`` made-up commits, each with a patch from each of ``agents`` agents."""
-    rows = ["commit,parent_commit,perf_command,model"]
-    for i in range(commits):
-        sha, parent = f"{i + 1:040x}", f"{i:040x}"
-        rows.append(f"{sha},{parent},python benchmarks/benchmark_latency.py --model m --num-iters 3,m")
-        for a in range(agents):
-            patch = dest / "agents" / f"a{a}" / f"{sha}.diff"
-            patch.parent.mkdir(parents=True, exist_ok=True)
-            patch.write_text("diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n")
-    (dest / "commits.csv").write_text("\n".join(rows) + "\n")
-    agent_lines = "".join(f"  - {{name: a{a}, patches: agents/a{a}}}\n" for a in range(agents))
-    config = dest / "suite.yaml"
-    config.write_text(f"suite: large\nrepo: builtin:demo\ncommits: commits.csv\nagents:\n{agent_lines}")
-    return config
 
 
 def up_to_date_leg(workdir: Path, suite: str, commit: str) -> str:
