@@ -28,6 +28,7 @@ parse); the network is used only to download an ``hf_dataset`` that is not cache
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -230,7 +231,10 @@ class _CommitIndex:
     """Resolves a SHA or prefix found in a source to the table's commit."""
 
     def __init__(self, commits: list[str]) -> None:
-        self.commits = commits
+        # Sorted for prefix ranges, a set for shorter table keys: linear in the
+        # table, where a scan per patch was quadratic (paid by every cluster job).
+        self.sorted = sorted(commits)
+        self.known = set(commits)
 
     def resolve(self, key: str, where: str) -> str | None:
         """The table commit ``key`` names, or None; an ambiguous prefix is a warning."""
@@ -238,7 +242,10 @@ class _CommitIndex:
         if not _SHA.match(key):
             return None
         # Either side may be the short one: tables keyed by 8 digits meet full-SHA patches.
-        matches = [c for c in self.commits if c.startswith(key) or key.startswith(c)]
+        start = bisect.bisect_left(self.sorted, key)
+        longer = self.sorted[start : bisect.bisect_left(self.sorted, key + "g")]  # "g" sorts after every hex digit
+        shorter = [key[:n] for n in range(7, len(key)) if key[:n] in self.known]
+        matches = list(dict.fromkeys(longer + shorter))
         if len(matches) > 1:
             log.warning("%s: %s matches several commits (%s); skipped", where, key, ", ".join(matches))
             return None
