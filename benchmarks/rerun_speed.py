@@ -1,10 +1,14 @@
 """How fast the workflow decides what to do: the dry run of a large suite, and the no-op rerun.
 
-Prints two figures:
+Prints three figures:
 
 * dry-run time of a generated suite of 1,000 commits x 5 variants (baseline,
-  human, 3 agents): Snakemake parses the workflow, plans ~26,000 jobs and
+  human, 3 agents): Snakemake parses the workflow, plans ~21,000 jobs and
   stops (target: under 15 s on 2 cores);
+* the same machine's speed at planning trivial jobs: the dry run of the
+  30,001-job chain that docs/speed.md's reference machine plans in 12.96 s, and
+  the suite's dry-run time scaled to that machine. Wall times on shared VMs
+  vary two- to three-fold, so the scaled figure is the one to compare;
 * no-op rerun time of the demo suite right after a complete run ("Nothing to
   be done").
 
@@ -38,6 +42,30 @@ def timed(args: list[str], cwd: Path) -> float:
     return elapsed
 
 
+REFERENCE_TRIVIAL_S = 12.96  # 30,001 trivial jobs, snakemake 9.27.1, 2 cores (docs/speed.md)
+TRIVIAL_CHAIN = """\
+rule all:
+    input: expand("out/{i}/c.txt", i=range(10000))
+rule a:
+    output: "out/{i}/a.txt"
+    shell: "touch {output}"
+rule b:
+    input: "out/{i}/a.txt"
+    output: "out/{i}/b.txt"
+    shell: "touch {output}"
+rule c:
+    input: "out/{i}/b.txt"
+    output: "out/{i}/c.txt"
+    shell: "touch {output}"
+"""
+
+
+def trivial_dry_run(scratch: Path) -> float:
+    """Dry run of 10,000 three-rule chains plus one aggregate: Snakemake's own floor."""
+    (scratch / "Snakefile").write_text(TRIVIAL_CHAIN)
+    return timed(["-n", "-q", "--cores", "2"], scratch)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commits", type=int, default=1000)
@@ -52,6 +80,12 @@ def main() -> None:
         legs = args.commits * (2 + args.agents)
         dry = timed(["-n", "-q", "--configfile", str(config), "--cores", "2", "--resources", "gpu=1"], large)
         print(f"dry run, {args.commits} commits x {2 + args.agents} variants ({legs} legs): {dry:.1f} s")
+        trivial_dir = Path(scratch) / "trivial"
+        trivial_dir.mkdir()
+        trivial = trivial_dry_run(trivial_dir)
+        scaled = dry * REFERENCE_TRIVIAL_S / trivial
+        print(f"this machine: 30,001 trivial jobs in {trivial:.1f} s (reference machine: {REFERENCE_TRIVIAL_S} s)")
+        print(f"dry run scaled to the reference machine: {scaled:.1f} s")
         if args.skip_demo:
             return
         demo = Path(scratch) / "demo"

@@ -45,16 +45,26 @@ def leg_dir(leg):
 
 
 def final_targets():
-    """The report, and every leg's run.log and metrics.json: a leg file deleted
-    by hand is then recomputed (as a mere intermediate it would be ignored)."""
-    legs = [
-        f"{leg_dir(leg)}/{name}" for leg in LEGS for name in ("run.log", "metrics.json")
-    ]
+    """The report, plus the run.log and metrics.json of every leg that lost one.
+
+    Snakemake does not recompute a deleted intermediate file when what depends
+    on it is up to date, so such a leg's files are named as targets. Only those:
+    a target per leg would cost the DAG ~10,000 lookups on a large suite.
+    """
+    suite = f"results/{PLAN.suite}"
+    incomplete = []
+    if workflow.is_main_process:
+        summary_exists = Path(f"{suite}/summary.csv").exists()
+        for leg in LEGS:
+            files = [f"{leg_dir(leg)}/{name}" for name in ("run.log", "metrics.json")]
+            present = [Path(f).exists() for f in files]
+            if not all(present) and (summary_exists or any(present)):
+                incomplete += files
     return [
-        f"results/{PLAN.suite}/summary.csv",
-        f"results/{PLAN.suite}/report.md",
-        f"results/{PLAN.suite}/report.html",
-    ] + legs
+        f"{suite}/summary.csv",
+        f"{suite}/report.md",
+        f"{suite}/report.html",
+    ] + incomplete
 
 
 def all_metrics(wildcards):
@@ -101,17 +111,9 @@ def primary_metrics_param(wildcards):
     return as_param(config["primary_metrics"])
 
 
-def target_git_dir(wildcards):
-    """The shared bare clone beside repo.json (a directory Snakemake does not track)."""
-    return f"results/{wildcards.suite}/target/repo.git"
-
-
-def worktree_dir(wildcards):
-    return f"results/{wildcards.suite}/worktrees/{wildcards.commit}/{wildcards.leg}"
-
-
-def report_dir(wildcards):
-    return f"results/{wildcards.suite}"
+def report_dir(wildcards, output):
+    """The report's folder, from its output (a prefix param would break without a shared FS)."""
+    return str(Path(output.md).parent)
 
 
 def report_labels(wildcards):

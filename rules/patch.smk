@@ -12,7 +12,7 @@ rule patch:
         "../envs/patchbench.yaml"
     params:
         leg=patch_params,
-        repo=target_git_dir,
+        repo="results/{suite}/target/repo.git",
         agent_patch=agent_patch_flag,
     shell:
         "patchbench leg patch --params {params.leg:q} --repo {params.repo:q} {params.agent_patch} "

@@ -3,7 +3,6 @@ rule run:
     input:
         spec="results/{suite}/legs/{commit}/spec.json",
         image="results/{suite}/legs/{commit}/{leg}/image.tag",
-        repo="results/{suite}/target/repo.json",
     output:
         "results/{suite}/legs/{commit}/{leg}/run.log",
     log:
@@ -17,7 +16,8 @@ rule run:
         gpu=leg_gpus,
     params:
         leg=run_params,
-        repo=target_git_dir,
+        # The shared clone; ready before any patch.diff (the patch rule needs repo.json).
+        repo="results/{suite}/target/repo.git",
     shell:
         "patchbench leg run --params {params.leg:q} --spec {input.spec:q} --image {input.image:q} --repo {params.repo:q} "
         "--out {output:q} > {log:q} 2>&1"

@@ -11,6 +11,6 @@ rule spec:
         "../envs/patchbench.yaml"
     params:
         commit=spec_params,
-        repo=target_git_dir,
+        repo="results/{suite}/target/repo.git",
     shell:
         "patchbench spec --params {params.commit:q} --repo {params.repo:q} --out {output:q} > {log:q} 2>&1"

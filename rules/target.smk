@@ -9,6 +9,6 @@ rule target_repo:
         "../envs/patchbench.yaml"
     params:
         source=config["repo"],
-        dest=target_git_dir,
+        dest="results/{suite}/target/repo.git",
     shell:
         "patchbench clone --repo {params.source:q} --dest {params.dest:q} --out {output.record:q} > {log:q} 2>&1"
