@@ -155,8 +155,13 @@ class JsonResults:
         self._consume(text)
 
     def feed(self, line: str) -> bool:
-        """Offer the next line to the open object; False if it is not part of it."""
-        if not continues_object(line):
+        """Offer the next line to the open object; False if it is not part of it.
+
+        A line that starts with ``{`` in its first column is a new object, never
+        part of the open one (json.dump indents what it nests): a --append-result
+        file whose previous run was killed while writing goes on with the next run.
+        """
+        if line[:1] == "{" or not continues_object(line):
             self.close()
             return False
         self._consume(line)

@@ -101,6 +101,7 @@ _SERVING_2023_ROWS = {
 }
 _LATENCY_ROWS = {
     "avg latency": ("latency_avg_ms", MS_PER_S),
+    "std latency": ("latency_std_ms", MS_PER_S),  # 2026 (vllm/benchmarks/latency.py at 00cae0753)
     "{p}% percentile latency": ("latency_p{p}_ms", MS_PER_S),
 }
 _THROUGHPUT_ROWS = {
@@ -273,7 +274,7 @@ SERVING_JSON_ALIASES = {"request_inthroughput": "request_throughput", "request_g
 # mean_/median_/std_/pNN_ × any metric × _ms, and the probe percentiles.
 _SERVING_JSON_STAT = re.compile(r"(?:mean|median|std|p(\d+(?:\.\d+)?))_[a-z0-9_]+_ms|probe_p(\d+(?:\.\d+)?)_e2el_ms")
 
-LATENCY_JSON_KEYS = {"avg_latency": "latency_avg_ms"}
+LATENCY_JSON_KEYS = {"avg_latency": "latency_avg_ms", "std_latency": "latency_std_ms"}
 LATENCY_JSON_PERCENTILE = re.compile(r"percentiles\.(\d+(?:\.\d+)?)")
 THROUGHPUT_JSON_KEYS = frozenset(
     {

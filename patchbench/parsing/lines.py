@@ -18,14 +18,21 @@ import re
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Iterator
 
+from patchbench.parsing.squash import ArraySquasher, squash
+
 CHUNK_BYTES = 1 << 20
 # An ordinary line keeps its first 64 KiB; nothing vLLM prints is longer.
 MAX_LINE_CHARS = 64 * 1024
 # A line that opens a JSON object may be a whole --save-result file on one line
-# (per-request arrays included), so it may grow this far before it is cut.
+# (per-request arrays included). Its arrays are dropped as it is read (see
+# ``squash``), and what is left may grow this far before it is cut.
 MAX_JSON_LINE_CHARS = 32 * 1024 * 1024
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Terminal escapes: colours and cursor moves (CSI), character-set switches
+# ("\x1b(B" of tput sgr0), and the string sequences CI
+# systems put in saved logs (OSC titles and links; Buildkite's "\x1b_bk;t=…\x07"
+# timestamps are APC), each ended by BEL or ST.
+_ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|[()][0-9A-Za-z]|[\]_P^][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 # "(APIServer pid=12)", "(EngineCore_DP0 pid=3)", "(VllmWorker rank=0 pid=7)",
 # "(RayWorkerWrapper pid=5, ip=10.0.0.1)": the prefix vLLM puts on a child's lines.
 _PROCESS_PREFIX = re.compile(r"\((?:[\w.-]+)(?:[ ,]+[\w.-]+=[^)\s,]*)+\)\s*")
@@ -33,8 +40,15 @@ _PROCESS_PREFIX = re.compile(r"\((?:[\w.-]+)(?:[ ,]+[\w.-]+=[^)\s,]*)+\)\s*")
 _LOG_PREFIX = re.compile(
     r"(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+(?:\[[^\]]*\]|\S+\])\s?"
 )
-# Comment markers, quotes and indentation that people and tools put before a line.
-DECORATION = " \t#/>$*"
+# Comment markers, quotes and indentation that people and tools put before a line,
+# and a byte-order mark (a file saved by a Windows editor, or cat'ed into a log).
+DECORATION = " \t#/>$*\ufeff"
+# The time stamp that log collectors put before every line: docker logs -t,
+# kubectl logs --timestamps, GitHub Actions ("2025-05-30T20:38:10.1234567Z "),
+# or a plain "2025-05-30 20:38:10,123 ". Only lines starting with a digit are tried;
+# one separator is removed with it, so the indentation of a traceback's frames stays.
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?:\s|$)")
+TIMESTAMP_STARTS = frozenset("0123456789")
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,12 @@ def strip_process_prefix(line: str) -> str:
     return line[match.end() :] if match else line
 
 
+def strip_timestamp(line: str) -> str:
+    """The line without a log collector's leading ISO-8601 time stamp."""
+    match = _TIMESTAMP.match(line)
+    return line[match.end() :] if match else line
+
+
 def log_level(line: str) -> str | None:
     """The vLLM logger level of a line (``"WARNING"`` …), or None if it is not a logger line."""
     match = _LOG_PREFIX.match(strip_process_prefix(line))
@@ -84,22 +104,39 @@ def clean(line: str) -> str:
     return strip_ansi(line).strip().lstrip(DECORATION)
 
 
+def _opens_object(line: str) -> bool:
+    return line.lstrip(DECORATION)[:1] == "{"
+
+
 def _cap(line: str) -> str:
-    limit = MAX_JSON_LINE_CHARS if line.lstrip()[:1] == "{" else MAX_LINE_CHARS
-    return line if len(line) <= limit else line[:limit]
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    if _opens_object(line):
+        return squash(line)[:MAX_JSON_LINE_CHARS]
+    return line[:MAX_LINE_CHARS]
 
 
 class _PartialLine:
-    """The unfinished last line of the text read so far, kept within its cap."""
+    """The unfinished last line of the text read so far, kept within its cap.
+
+    A line that opens a JSON object is passed through an ``ArraySquasher``, so
+    a result file of hundreds of megabytes on one line is held as its summary.
+    """
 
     def __init__(self) -> None:
         self._parts: list[str] = []
         self._size = 0
         self._limit = MAX_LINE_CHARS
+        self._squasher: ArraySquasher | None = None
 
     def add(self, text: str) -> None:
-        if not self._parts:
-            self._limit = MAX_JSON_LINE_CHARS if text.lstrip()[:1] == "{" else MAX_LINE_CHARS
+        if not self._parts and self._squasher is None:
+            if _opens_object(text):
+                self._limit, self._squasher = MAX_JSON_LINE_CHARS, ArraySquasher()
+            else:
+                self._limit = MAX_LINE_CHARS
+        if self._squasher is not None:
+            text = self._squasher.feed(text)
         room = self._limit - self._size
         if room > 0 and text:
             piece = text[:room]
@@ -117,11 +154,11 @@ class _PartialLine:
         head, separator, rest = text.partition("\r")
         self.add(head)
         line = "".join(self._parts) + separator + rest
-        self._parts, self._size = [], 0
+        self._parts, self._size, self._squasher = [], 0, None
         return line
 
     def __bool__(self) -> bool:
-        return bool(self._parts)
+        return bool(self._parts) or self._squasher is not None
 
 
 def batches_from_text(chunks: Iterable[str]) -> Iterator[Batch]:
@@ -165,12 +202,28 @@ def _batch(lines: list[str], first_number: int) -> Batch:
     return Batch(pieces, text, first_number, numbers)
 
 
+def _encoding(start: bytes) -> str:
+    """UTF-16 when the text starts with its byte-order mark (PowerShell's ``>`` and
+    ``Tee-Object`` write UTF-16LE) and reads as mostly ASCII in it, else UTF-8 (a
+    UTF-8 byte-order mark is dropped). Binary garbage that merely starts with
+    ``\xff\xfe`` stays UTF-8 with replacement characters."""
+    for bom, high_bytes in ((codecs.BOM_UTF16_LE, slice(1, None, 2)), (codecs.BOM_UTF16_BE, slice(0, None, 2))):
+        if start.startswith(bom):
+            high = start[2:514][high_bytes]
+            if high and high.count(0) * 2 >= len(high):
+                return "utf-16"
+    return "utf-8-sig"
+
+
 def text_from_binary(stream: BinaryIO) -> Iterator[str]:
-    """Decoded text chunks; bytes that are not UTF-8 become U+FFFD."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    """Decoded text chunks; bytes that are not valid in the encoding become U+FFFD."""
+    decoder = None
     while raw := stream.read(CHUNK_BYTES):
+        if decoder is None:
+            decoder = codecs.getincrementaldecoder(_encoding(raw))(errors="replace")
         yield decoder.decode(raw)
-    yield decoder.decode(b"", final=True)
+    if decoder is not None:
+        yield decoder.decode(b"", final=True)
 
 
 def text_from_lines(lines: Iterable[str]) -> Iterator[str]:
@@ -178,8 +231,16 @@ def text_from_lines(lines: Iterable[str]) -> Iterator[str]:
     pending: list[str] = []
     size = 0
     for line in lines:
-        if len(line) > MAX_JSON_LINE_CHARS:
-            line = line[:MAX_JSON_LINE_CHARS]
+        if len(line) > CHUNK_BYTES:
+            # A long line goes on in pieces, so it is capped (or squashed) as it is read.
+            if pending:
+                yield "".join(pending)
+                pending, size = [], 0
+            for start in range(0, len(line), CHUNK_BYTES):
+                yield line[start : start + CHUNK_BYTES]
+            if not line.endswith("\n"):
+                yield "\n"
+            continue
         pending.append(line if line.endswith("\n") else line + "\n")
         size += len(line)
         if size >= CHUNK_BYTES:

@@ -19,7 +19,7 @@ from patchbench.parsing.classify import EVIDENCE_LINES, FailureTracker, has_trig
 from patchbench.parsing.hints import HINT_HEADS, type_hint
 from patchbench.parsing.jsonresult import JsonResults
 from patchbench.parsing.labels import TEXT_HEADS
-from patchbench.parsing.lines import DECORATION, Batch, clean
+from patchbench.parsing.lines import DECORATION, TIMESTAMP_STARTS, Batch, clean, strip_timestamp
 from patchbench.parsing.text import TABLE_TITLE, TextResults, is_table_rule
 from patchbench.runlog import MARK
 
@@ -53,6 +53,9 @@ class LogScanner:
         failures_here = self._failures.in_traceback or has_trigger(batch.text)
         json_open = self._json.open
         for index, line in enumerate(batch.lines):
+            if line[:1] in TIMESTAMP_STARTS:
+                # A log collector's time stamp ("2025-05-30T20:38:10.123Z "): read what follows.
+                line = strip_timestamp(line)
             if json_open:
                 if self._json.feed(line):
                     json_open = self._json.open
