@@ -95,7 +95,7 @@ def cmd_leg_run(args: argparse.Namespace) -> int:
 def cmd_leg_metrics(args: argparse.Namespace) -> int:
     from patchbench import atomic, legresult
 
-    result = legresult.build(args.params, spec=args.spec, image_tag=args.image, run_log=args.run_log, patch=args.patch)
+    result = legresult.build(args.params, spec=args.spec, image_tag=args.image, run_log=args.run_log)
     atomic.write_json(args.out, result)
     return 0
 
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo", "agent-patch?")
     stage("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", "repo", "patch", "worktree", "log")
     stage("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", "spec", "image", "repo")
-    stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec", "image", "run-log", "patch")
+    stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec", "image", "run-log")
 
     p = add("summary", cmd_summary, "Gather legs' metrics.json into summary.csv.")
     p.add_argument("--out", required=True, type=Path)

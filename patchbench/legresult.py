@@ -8,7 +8,6 @@ root cause the runner cannot see (an out-of-memory that crashed the server is
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import platform
@@ -23,14 +22,6 @@ from patchbench.retry import attempts_before
 from patchbench.runlog import read_annotations
 
 ROOT_CAUSES = frozenset({failures.OOM, failures.ENV_ERROR, failures.BAD_ARGUMENTS, failures.DEPRECATED_SCRIPT})
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def decide(outcome: str, runner_evidence: str, parsed: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
@@ -52,7 +43,7 @@ def decide(outcome: str, runner_evidence: str, parsed: dict[str, Any]) -> tuple[
     return "failed", {"category": outcome, "evidence": evidence}
 
 
-def build(params: dict[str, Any], *, spec: Path, image_tag: Path, run_log: Path, patch: Path) -> dict[str, Any]:
+def build(params: dict[str, Any], *, spec: Path, image_tag: Path, run_log: Path) -> dict[str, Any]:
     """Everything the summary and report need about one leg."""
     tag = json.loads(image_tag.read_text())
     notes = read_annotations(run_log)
@@ -69,15 +60,15 @@ def build(params: dict[str, Any], *, spec: Path, image_tag: Path, run_log: Path,
         failure_reason=failure["evidence"] if failure else "",
         metrics=parsed["metrics"] if status == "ok" else {},
         result_blocks=len(parsed["runs"]),
-        provenance=_provenance(tag, notes, patch, attempt=attempts_before(run_log.parent) + 1),
+        provenance=_provenance(tag, notes, attempt=attempts_before(run_log.parent) + 1),
     )
     return result
 
 
-def _provenance(tag: dict[str, Any], notes: dict[str, str], patch: Path, attempt: int) -> dict[str, Any]:
+def _provenance(tag: dict[str, Any], notes: dict[str, str], attempt: int) -> dict[str, Any]:
     return {
         "attempt": attempt,
-        "patch_sha256": sha256(patch),
+        "patch_sha256": tag.get("patch_sha256"),
         "image": {k: tag.get(k) for k in ("runtime", "digest", "checkout", "commit", "parent", "parent_repaired")},
         "command": notes.get("command"),
         "server_command": notes.get("server command"),

@@ -2,7 +2,6 @@ rule metrics:
     """The leg's numbers, or its failure category with the evidence, plus provenance."""
     input:
         spec="results/{suite}/legs/{commit}/spec.json",
-        patch="results/{suite}/legs/{commit}/{leg}/patch.diff",
         image="results/{suite}/legs/{commit}/{leg}/image.tag",
         run_log="results/{suite}/legs/{commit}/{leg}/run.log",
     output:
@@ -16,4 +15,4 @@ rule metrics:
         leg=metrics_params,
     shell:
         "patchbench leg metrics --params {params.leg:q} --spec {input.spec:q} --image {input.image:q} --run-log {input.run_log:q} "
-        "--patch {input.patch:q} --out {output:q} > {log:q} 2>&1"
+        "--out {output:q} > {log:q} 2>&1"

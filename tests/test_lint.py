@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from patchbench import config
 from patchbench.commits import CommitRecord, read_commit_table
 from patchbench.lint import ERROR, REPAIRABLE, WARNING, blocking, lint_record, lint_table

@@ -269,7 +269,7 @@ def test_successful_commits_carry_metric_unit_and_improvements(rendered):
         f"| trae-gpt5 | `{c31}` | {MODEL} | throughput | tokens_per_second (/s) | 1,080.00 | +8.0% | -10.0% | worse |"
         in md
     )
-    assert md.count(f"| trae-gpt5 | `") == 16
+    assert md.count("| trae-gpt5 | `") == 16
 
 
 def test_recommendations_follow_from_the_data(rendered):

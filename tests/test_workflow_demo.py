@@ -6,6 +6,7 @@ demo/README.md): which agent patch is good, slow, crashing, broken or stale.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pandas as pd
@@ -85,6 +86,13 @@ def test_all_legs_of_a_commit_run_the_identical_benchmark(demo_run):
         assert len(legs_of_commit) == 4
         for leg in legs_of_commit:
             assert json.loads((leg / "metrics.json").read_text())["spec"] == shared, leg
+
+
+def test_provenance_names_the_patch_each_leg_ran(demo_run):
+    for metrics in (demo_run / "results" / "demo" / "legs").glob("*/*/metrics.json"):
+        patch = (metrics.parent / "patch.diff").read_bytes()
+        provenance = json.loads(metrics.read_text())["provenance"]
+        assert provenance["patch_sha256"] == hashlib.sha256(patch).hexdigest(), metrics
 
 
 def test_agent_patches_never_touch_the_shared_clone(demo_run):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import io
 import math
 import sys
@@ -135,7 +134,7 @@ def _derived_recipe(
         "derive": {
             "base": base,
             "patch": str(patch),
-            "patch_sha256": hashlib.sha256(patch.read_bytes()).hexdigest(),
+            "patch_sha256": tag["patch_sha256"],
             "source_dir": params["source_dir"],
             "rebuild_command": params["rebuild_command"] if rebuild else "",
         },

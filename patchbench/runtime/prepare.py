@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from patchbench import atomic, failures, gitops
 from patchbench.failures import Failure
-from patchbench.patches import check_and_apply, compiled_sources
+from patchbench.patches import check_and_apply, compiled_sources, patch_sha256
 from patchbench.revisions import resolve as revisions_of
 
 # Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
@@ -25,7 +25,7 @@ Build = Callable[[dict[str, Any]], Failure | None]
 
 def prepare_leg(params: dict[str, Any], *, runtime: str, repo: Path, patch: Path, out: Path, build: Build) -> None:
     """Write the leg's ``image.tag``; failures are recorded in it, never raised."""
-    tag: dict[str, Any] = {"runtime": runtime, "variant": params["variant"], "patch": str(patch)}
+    tag: dict[str, Any] = {"runtime": runtime, "variant": params["variant"], "patch": str(patch), "patch_sha256": patch_sha256(patch)}
     failure = Failure(**params["skip"]) if params["skip"] else None
     status = "skipped" if failure else "failed"
     if failure is None:
