@@ -16,9 +16,11 @@ A commit matches a table commit by full SHA or by an unambiguous prefix of at le
 When one commit has several patches, the **newest run wins**. A patch's time is, first found:
 the run directory's name (``runs``), ``meta.timestamp`` in ``run_summary.json``, ``run_date``
 then ``created`` in the dataset's ``metadata.json`` (``trajectories``), and the patch file's
-modification time as the last resort (the only one a ``diff_dir`` has). Times are compared
-to the second as written, without time zones. Equal times go to the source listed first in
-the config, then to the first path in sorting order. An empty (or whitespace-only) patch
+modification time as the last resort (the only one a ``diff_dir`` has). A recorded time
+beats a file time whatever the two say: a file's time is when it was written, copied or
+checked out (a ``git clone`` makes every patch "new"), not when the agent ran. Times are
+compared to the second as written, without time zones. Equal times go to the source listed
+first in the config, then to the first path in sorting order. An empty (or whitespace-only) patch
 counts as missing, so an older real patch beats a newer empty one. The choice, its reason
 and every other candidate are recorded, for the coverage table and the report.
 
@@ -54,6 +56,9 @@ _KEYS = {
 KINDS = tuple(_KEYS)
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _STAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T_ ](\d{2})[-:](\d{2})[-:](\d{2})")
+
+
+FILE_TIME = "file mtime"  # the origin of a time read off the patch file, the last resort
 
 
 class SourceError(ValueError):
@@ -187,10 +192,16 @@ def format_coverage(rows: list[dict[str, Any]], labels: dict[str, list[str]] | N
 # --- choosing -------------------------------------------------------------------
 
 
+def _recorded(candidate: PatchCandidate) -> bool:
+    """Whether the candidate's time was recorded by its run, not read off the file."""
+    return candidate.timestamp_origin != FILE_TIME
+
+
 def _ranked(candidates: list[tuple[int, PatchCandidate]]) -> list[tuple[int, PatchCandidate]]:
-    """Newest first; equal times in source order, then path order."""
+    """Recorded times before file times, newest first; equal times in source order, then path order."""
     ranked = sorted(candidates, key=lambda item: (item[0], str(item[1].path)))
-    ranked.sort(key=lambda item: item[1].timestamp or "", reverse=True)  # stable: keeps the tie order
+    # stable: keeps the tie order
+    ranked.sort(key=lambda item: (_recorded(item[1]), item[1].timestamp or ""), reverse=True)
     return ranked
 
 
@@ -202,6 +213,8 @@ def _choose(commit: str, ranked: list[tuple[int, PatchCandidate]]) -> PatchChoic
     others = tuple(candidate for _, candidate in ranked if candidate is not chosen)
     if len(usable) == 1:
         reason = "the only non-empty patch" if others else "the only patch"
+    elif _recorded(chosen) and not _recorded(usable[1][1]):
+        reason = f"recorded run time {chosen.timestamp} ({chosen.timestamp_origin}) beats a file modification time"
     elif chosen.timestamp != usable[1][1].timestamp:
         reason = f"newest run: {chosen.timestamp} from the {chosen.timestamp_origin}"
     elif position != usable[1][0]:
@@ -347,7 +360,7 @@ def _run_candidates(root: Path, source: dict[str, Any], label: str, index: _Comm
 
 def _candidate(commit: str, patch: Path, label: str, stamp: str | None, origin: str) -> PatchCandidate:
     if stamp is None:
-        stamp, origin = _mtime_stamp(patch), "file mtime"
+        stamp, origin = _mtime_stamp(patch), FILE_TIME
     return PatchCandidate(commit, patch, label, stamp, _is_blank(patch), origin)
 
 

@@ -259,9 +259,9 @@ def test_newest_across_sources_then_source_order_then_path(tmp_path, records):
     # A: a rerun (2025-02) beats an older diff (file time 2024-06).
     write(tmp_path / "diffs" / f"{A}.diff", DIFF, mtime="2024-06-01T00:00:00")
     rerun = run_item(tmp_path / "runs", "trae", "gpt-5", "2025-02-01_09-30-00", "vllm_core-0091", A)
-    # B: same time in both sources: the source listed first wins.
+    # B: same time in two sources: the source listed first wins.
     first = write(tmp_path / "diffs" / f"{B}.diff", DIFF, mtime="2025-01-10T12:00:00")
-    run_item(tmp_path / "runs", "trae", "gpt-5", "2025-01-10_12-00-00", "vllm_core-0051", B)
+    write(tmp_path / "more-diffs" / f"{B}.diff", DIFF, mtime="2025-01-10T12:00:00")
     # C: same time, same source: the first path in sorting order wins.
     write(tmp_path / "diffs" / f"{C}.diff", DIFF, mtime="2025-01-05T00:00:00")
     by_path = write(tmp_path / "diffs" / f"{C[:8]}.diff", DIFF, mtime="2025-01-05T00:00:00")
@@ -269,7 +269,7 @@ def test_newest_across_sources_then_source_order_then_path(tmp_path, records):
     real = write(tmp_path / "diffs" / f"{D}.diff", DIFF, mtime="2024-01-01T00:00:00")
     run_item(tmp_path / "runs", "trae", "gpt-5", "2025-03-01_00-00-00", "vllm_core-0007", D, patch="")
 
-    sources = [{"kind": "diff_dir", "path": "diffs"}, {"kind": "runs", "path": "runs"}]
+    sources = [{"kind": "diff_dir", "path": "diffs"}, {"kind": "runs", "path": "runs"}, {"kind": "diff_dir", "path": "more-diffs"}]
     choices = collect(sources, records, tmp_path)
 
     assert choices[A].chosen.path == rerun / "model_patch.diff"
@@ -284,8 +284,20 @@ def test_newest_across_sources_then_source_order_then_path(tmp_path, records):
 
     # The order of sources in the config is the tie-break, so swapping it flips B only.
     swapped = collect(sources[::-1], records, tmp_path)
-    assert swapped[B].chosen.source == "runs:runs"
+    assert swapped[B].chosen.source == "diff_dir:more-diffs"
     assert swapped[A].chosen.path == rerun / "model_patch.diff"
+
+
+def test_a_recorded_run_time_beats_a_newer_file_time(tmp_path, records):
+    # A git checkout gives every patch file the checkout time: it says nothing about the run.
+    write(tmp_path / "diffs" / f"{A}.diff", DIFF, mtime="2026-11-01T00:00:00")
+    run = run_item(tmp_path / "runs", "trae", "gpt-5", "2025-02-01_09-30-00", "vllm_core-0091", A)
+    choices = collect([{"kind": "diff_dir", "path": "diffs"}, {"kind": "runs", "path": "runs"}], records, tmp_path)
+    assert choices[A].chosen.path == run / "model_patch.diff"
+    assert choices[A].reason == (
+        "recorded run time 2025-02-01T09:30:00 (run directory name) beats a file modification time"
+    )
+    assert [(o.source, o.timestamp_origin) for o in choices[A].others] == [("diff_dir:diffs", "file mtime")]
 
 
 # --- coverage --------------------------------------------------------------------
