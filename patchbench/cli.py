@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo", "agent-patch?")
     stage("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", "repo", "patch", "worktree", "log")
     stage("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", "spec", "image", "repo")
-    stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec", "image", "run-log")
+    stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec", "image?", "run-log?")
 
     p = add("summary", cmd_summary, "Gather legs' metrics.json into summary.csv.")
     p.add_argument("--out", required=True, type=Path)

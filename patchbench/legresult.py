@@ -43,33 +43,57 @@ def decide(outcome: str, runner_evidence: str, parsed: dict[str, Any]) -> tuple[
     return "failed", {"category": outcome, "evidence": evidence}
 
 
-def build(params: dict[str, Any], *, spec: Path, image_tag: Path, run_log: Path) -> dict[str, Any]:
-    """Everything the summary and report need about one leg."""
-    tag = json.loads(image_tag.read_text())
-    notes = read_annotations(run_log)
+def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_log: Path | None) -> dict[str, Any]:
+    """Everything the summary and report need about one leg.
+
+    A leg the plan skipped (``params["skip"]``: known before anything runs) has
+    no image.tag and no run.log: it never reaches a GPU node or a cluster queue.
+    """
     result: dict[str, Any] = {**params, "spec": json.loads(spec.read_text())["spec"]}
     parsed: dict[str, Any] = {"status": "failed", "metrics": {}, "runs": [], "failure": None}
-    if tag["status"] != "ok":
-        status, failure = tag["status"], tag["failure"]
+    tag: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    attempt = 1
+    if params.get("skip"):
+        status, failure = "skipped", params["skip"]
+    elif image_tag is None or run_log is None:
+        raise ValueError("a leg that is not skipped needs its image.tag and run.log")
     else:
-        parsed = parse_file(run_log, params["benchmark_type"] or None)
-        status, failure = decide(notes.get("outcome", failures.NO_METRICS), notes.get("evidence", ""), parsed)
+        tag = json.loads(image_tag.read_text())
+        notes = read_annotations(run_log)
+        attempt = attempts_before(run_log.parent) + 1
+        if tag["status"] != "ok":
+            status, failure = tag["status"], tag["failure"]
+        else:
+            parsed = parse_file(run_log, params["benchmark_type"] or None)
+            status, failure = decide(notes.get("outcome", failures.NO_METRICS), notes.get("evidence", ""), parsed)
     result.update(
         status=status,
         failure_category=failure["category"] if failure else "",
         failure_reason=failure["evidence"] if failure else "",
         metrics=parsed["metrics"] if status == "ok" else {},
         result_blocks=len(parsed["runs"]),
-        provenance=_provenance(tag, notes, attempt=attempts_before(run_log.parent) + 1),
+        provenance=_provenance(tag, notes, attempt=attempt),
     )
     return result
 
 
 def _provenance(tag: dict[str, Any], notes: dict[str, str], attempt: int) -> dict[str, Any]:
+    image = {k: tag.get(k) for k in ("runtime", "digest", "checkout", "commit", "parent", "parent_repaired")}
+    # Only what the runtime really knew: the image's name; whether the leg pulled it and the GB the
+    # suite's images took once it was ready, from image.tag when stable (apptainer's .sif) or from
+    # run.log's notes when they change between attempts (docker).
+    image.update({k: tag[k] for k in ("image", "image_pulled", "disk_gb") if tag.get(k) is not None})
+    if notes.get("image pulled") in ("true", "false"):
+        image["image_pulled"] = notes["image pulled"] == "true"
+    try:
+        image["disk_gb"] = float(notes["image disk gb"])
+    except (KeyError, ValueError):
+        pass
     return {
         "attempt": attempt,
         "patch_sha256": tag.get("patch_sha256"),
-        "image": {k: tag.get(k) for k in ("runtime", "digest", "checkout", "commit", "parent", "parent_repaired")},
+        "image": image,
         "command": notes.get("command"),
         "server_command": notes.get("server command"),
         "host": socket.gethostname(),

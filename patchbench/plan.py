@@ -98,7 +98,6 @@ class SuitePlan:
 
     def image_params(self, leg: Leg) -> dict[str, Any]:
         record = self.commits[leg.commit].record
-        skip = self.skip(leg)
         return {
             "runtime": self.config["runtime"],
             "variant": leg.variant,
@@ -106,7 +105,6 @@ class SuitePlan:
             "parent": record.parent,
             "setup_command": self.config.get("setup_command") or "",
             "setup_timeout_s": self.config["timeouts"]["setup_s"],
-            "skip": skip.as_dict() if skip else None,
             **self._container_image_params(leg),
         }
 
@@ -190,7 +188,9 @@ class SuitePlan:
 
     def metrics_params(self, leg: Leg) -> dict[str, Any]:
         plan = self.commits[leg.commit]
+        skip = self.skip(leg)
         return {
+            "skip": skip.as_dict() if skip else None,
             "commit": plan.record.commit,
             "leg": leg.name,
             "variant": leg.variant,

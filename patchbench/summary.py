@@ -39,6 +39,9 @@ LEG_COLUMNS = [
     "started",
     "finished",
 ]
+# Only when a runtime recorded them (the container runtimes): the leg's image, whether the leg
+# pulled it, and the GB the suite's images took once it was ready (the report shows the largest).
+IMAGE_COLUMNS = ["image", "image_pulled", "disk_peak_gb"]
 # Always present, so a sheet of any one benchmark type still has every type's core columns.
 CORE_METRICS = [
     "completed",
@@ -91,9 +94,21 @@ def leg_rows(results: Iterable[dict[str, Any]], primary: dict[str, str] | None =
             finished=provenance.get("finished") or "",
             **result["metrics"],
         )
+        row.update(_image_columns(provenance.get("image") or {}))
         rows.append(row)
     _compare(rows)
     return rows
+
+
+def _image_columns(image: dict[str, Any]) -> dict[str, Any]:
+    """The image columns this leg's provenance knows; the others are left out (empty cells)."""
+    known = {"image": image.get("image"), "image_pulled": image.get("image_pulled"), "disk_peak_gb": image.get("disk_gb")}
+    known = {key: value for key, value in known.items() if value is not None and value != ""}
+    if "image_pulled" in known:
+        known["image_pulled"] = bool(known["image_pulled"])
+    if "disk_peak_gb" in known:
+        known["disk_peak_gb"] = float(known["disk_peak_gb"])
+    return known
 
 
 def _compare(rows: list[dict[str, Any]]) -> None:
@@ -116,9 +131,14 @@ def _compare(rows: list[dict[str, Any]]) -> None:
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows in a stable order (commit, then baseline, human, agents) with stable columns."""
-    extra = sorted({k for row in rows for k in row} - set(LEG_COLUMNS) - set(CORE_METRICS))
-    df = pd.DataFrame(rows, columns=LEG_COLUMNS + CORE_METRICS + extra)
+    """Rows in a stable order (commit, then baseline, human, agents) with stable columns.
+
+    The image columns appear (after the leg columns) only when some leg recorded them.
+    """
+    seen = {k for row in rows for k in row}
+    images = [column for column in IMAGE_COLUMNS if column in seen]
+    extra = sorted(seen - set(LEG_COLUMNS) - set(IMAGE_COLUMNS) - set(CORE_METRICS))
+    df = pd.DataFrame(rows, columns=LEG_COLUMNS + images + CORE_METRICS + extra)
     if not df.empty:
         df["_order"] = df["variant"].map(_VARIANT_ORDER)
         df = df.sort_values(["commit", "_order", "agent"], kind="stable").drop(columns="_order")
@@ -134,7 +154,7 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype={"commit": str, "agent": str})
     text = [
         "agent", "failure_category", "failure_reason", "model", "benchmark_type", "verdict_vs_human",
-        "patch_source", "rules_fired", "findings",
+        "patch_source", "rules_fired", "findings", "image",
     ]  # fmt: skip
     for column in text:
         if column in df:

@@ -1,4 +1,5 @@
 import json
+import shlex
 import sys
 
 from snakemake.utils import min_version, validate
@@ -56,7 +57,7 @@ def final_targets():
     if workflow.is_main_process:
         summary_exists = Path(f"{suite}/summary.csv").exists()
         for leg in LEGS:
-            files = [f"{leg_dir(leg)}/{name}" for name in ("run.log", "metrics.json")]
+            files = [f"{leg_dir(leg)}/{name}" for name in leg_products(leg)]
             present = [Path(f).exists() for f in files]
             if not all(present) and (summary_exists or any(present)):
                 incomplete += files
@@ -65,6 +66,32 @@ def final_targets():
         f"{suite}/report.md",
         f"{suite}/report.html",
     ] + incomplete
+
+
+def leg_products(leg):
+    """A skipped leg (known before anything runs) has only its metrics.json."""
+    return ("metrics.json",) if PLAN.skip(leg) else ("run.log", "metrics.json")
+
+
+def metrics_inputs(wildcards):
+    """A leg that runs is measured from its image.tag and run.log; a skipped one
+    from the plan alone, so it never builds an image or reaches a cluster queue."""
+    leg = leg_of(wildcards)
+    inputs = {"spec": f"results/{PLAN.suite}/legs/{leg.commit}/spec.json"}
+    if not PLAN.skip(leg):
+        inputs.update(
+            image=f"{leg_dir(leg)}/image.tag", run_log=f"{leg_dir(leg)}/run.log"
+        )
+    return inputs
+
+
+def metrics_flags(wildcards, input):
+    keys = {"image": "--image", "run_log": "--run-log"}
+    return " ".join(
+        f"{flag} {shlex.quote(input[key])}"
+        for key, flag in keys.items()
+        if key in input.keys()
+    )
 
 
 def all_metrics(wildcards):

@@ -1,9 +1,7 @@
 rule metrics:
     """The leg's numbers, or its failure category with the evidence, plus provenance."""
     input:
-        spec="results/{suite}/legs/{commit}/spec.json",
-        image="results/{suite}/legs/{commit}/{leg}/image.tag",
-        run_log="results/{suite}/legs/{commit}/{leg}/run.log",
+        unpack(metrics_inputs),
     output:
         "results/{suite}/legs/{commit}/{leg}/metrics.json",
     log:
@@ -13,6 +11,7 @@ rule metrics:
         "../envs/patchbench.yaml"
     params:
         leg=metrics_params,
+        leg_files=metrics_flags,
     shell:
-        "patchbench leg metrics --params {params.leg:q} --spec {input.spec:q} --image {input.image:q} --run-log {input.run_log:q} "
+        "patchbench leg metrics --params {params.leg:q} --spec {input.spec:q} {params.leg_files} "
         "--out {output:q} > {log:q} 2>&1"

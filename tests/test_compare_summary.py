@@ -58,3 +58,22 @@ def test_rows_compare_each_leg_with_baseline_and_human():
     assert math.isnan(by_leg.loc["agent-a", "improvement_over_baseline_pct"])
     for column in ("mean_ttft_ms", "p99_itl_ms", "output_throughput", "tokens_per_second", "latency_p99_ms"):
         assert column in df.columns
+
+
+def test_image_columns_only_when_a_runtime_recorded_them():
+    pulled = result("baseline", metrics={"latency_avg_ms": 100.0})
+    pulled["provenance"]["image"] = {"runtime": "docker", "image": "img:b", "image_pulled": True, "disk_gb": 3.5}
+    unknown = result("human", metrics={"latency_avg_ms": 80.0})
+    unknown["provenance"]["image"] = {"runtime": "docker", "digest": "sha256:2", "image": "img:h"}  # no run notes
+    local = result("agent-a", metrics={"latency_avg_ms": 90.0})
+    local["provenance"]["image"] = {"runtime": "local", "digest": "sha256:3"}
+    rows = {row["leg"]: row for row in leg_rows([pulled, unknown, local])}
+    assert (rows["baseline"]["image"], rows["baseline"]["image_pulled"], rows["baseline"]["disk_peak_gb"]) == ("img:b", True, 3.5)
+    assert rows["human"]["image"] == "img:h" and "image_pulled" not in rows["human"] and "disk_peak_gb" not in rows["human"]
+    assert not {"image", "image_pulled", "disk_peak_gb"} & set(rows["agent-a"])
+    df = frame(list(rows.values()))
+    columns = list(df.columns)
+    assert columns[columns.index("finished") + 1 : columns.index("finished") + 4] == ["image", "image_pulled", "disk_peak_gb"]
+    assert math.isnan(df.set_index("leg").loc["agent-a", "disk_peak_gb"])
+    spine = frame(leg_rows([result("baseline"), result("human")]))
+    assert not {"image", "image_pulled", "disk_peak_gb"} & set(spine.columns)  # local runs: the columns are absent

@@ -25,7 +25,7 @@ def prepare(tmp_path, bare, variant, commit, parent, patch_text="", setup=""):
     out = tmp_path / f"{variant}-image.tag"
     params = {
         "runtime": "local", "variant": variant, "commit": commit, "parent": parent,
-        "setup_command": setup, "setup_timeout_s": 30, "skip": None,
+        "setup_command": setup, "setup_timeout_s": 30,
     }  # fmt: skip
     local.prepare(params, repo=bare, patch=patch, worktree=tmp_path / "wt" / variant, out=out, log=tmp_path / "image.log")
     return json.loads(out.read_text())

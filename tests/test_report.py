@@ -88,6 +88,39 @@ def test_images_and_disk_when_recorded(tmp_path: Path):
     assert "2 leg(s) were retried; the times are those of their last attempt." in text
 
 
+def leg_result(commit: str, leg: str, image: dict) -> dict:
+    variant, _, agent = leg.partition("-")
+    return {
+        "commit": commit, "leg": leg, "variant": variant, "agent": agent, "benchmark_type": "latency", "model": "m",
+        "status": "ok", "metrics": {"latency_avg_ms": 100.0}, "provenance": {"image": {"runtime": "docker", **image}},
+    }  # fmt: skip
+
+
+def test_image_facts_of_the_legs_reach_the_report_through_summary_csv(tmp_path: Path):
+    """From provenance to summary.csv and back to the report: real numbers, not "not recorded"."""
+    a, b = "a" * 40, "b" * 40
+    images = {
+        (a, "baseline"): {"image": "reg/base:a", "image_pulled": True, "disk_gb": 14.25},
+        (a, "human"): {"image": "reg/bench:a", "image_pulled": True, "disk_gb": 29.5},
+        (a, "agent-x"): {"image": "reg/agent:a", "image_pulled": False, "disk_gb": 30.75},
+        (b, "baseline"): {"image": "reg/base:b", "image_pulled": False, "disk_gb": 3.0},
+        (b, "human"): {"image": "reg/bench:b"},  # a run stage that recorded nothing about pulls or disk
+    }
+    results = [leg_result(commit, leg, image) for (commit, leg), image in images.items()]
+    path = tmp_path / "summary.csv"
+    path.write_text(summary.frame(summary.leg_rows(results)).to_csv(index=False))
+    text = report.render(summary.read_summary(path), tmp_path / "out")[0].read_text()
+    pulled = {i["image"] for i in images.values() if i.get("image_pulled")}
+    peak = max(i["disk_gb"] for i in images.values() if "disk_gb" in i)
+    assert f"| images pulled | {len(pulled)} |" in text
+    assert f"| peak disk | {peak:,.1f} GB |" in text
+
+    spine = [leg_result(commit, leg, {}) for commit, leg in images]  # the local runtime records none of them
+    path.write_text(summary.frame(summary.leg_rows(spine)).to_csv(index=False))
+    text = report.render(summary.read_summary(path), tmp_path / "spine")[0].read_text()
+    assert "| images pulled | not recorded |" in text and "| peak disk | not recorded |" in text
+
+
 def test_unknown_failure_category_renders_with_an_empty_meaning(tmp_path: Path):
     df = one_agent()
     df.loc[df["failure_category"] == "no_metrics", "failure_category"] = "brand_new_category"

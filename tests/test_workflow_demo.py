@@ -89,10 +89,17 @@ def test_all_legs_of_a_commit_run_the_identical_benchmark(demo_run):
 
 
 def test_provenance_names_the_patch_each_leg_ran(demo_run):
+    ran = 0
     for metrics in (demo_run / "results" / "demo" / "legs").glob("*/*/metrics.json"):
+        result = json.loads(metrics.read_text())
+        if result["status"] == "skipped":  # known before anything ran: no patch, image or run
+            assert result["provenance"]["patch_sha256"] is None
+            assert not (metrics.parent / "image.tag").exists() and not (metrics.parent / "run.log").exists()
+            continue
         patch = (metrics.parent / "patch.diff").read_bytes()
-        provenance = json.loads(metrics.read_text())["provenance"]
-        assert provenance["patch_sha256"] == hashlib.sha256(patch).hexdigest(), metrics
+        assert result["provenance"]["patch_sha256"] == hashlib.sha256(patch).hexdigest(), metrics
+        ran += 1
+    assert ran == sum(status != "skipped" for legs in EXPECTED.values() for status, _ in legs.values())
 
 
 def test_agent_patches_never_touch_the_shared_clone(demo_run):

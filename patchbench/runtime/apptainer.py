@@ -97,8 +97,14 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
             where = Path(settings["sif_dir"] or ".") / images.sif_file(name)
             return Failure(failures.MISSING_IMAGE, f"{name}: no {where}, and pulling is off (apptainer.pull: false)")
         tag.update(image=name, reference=reference, apply_patch=params["variant"] == "agent")
-        # A docker:// reference is resolved by Apptainer at run time: its content is not known here.
-        tag["digest"] = None if reference.startswith(DOCKER_SCHEME) else "sha256:" + _file_sha256(Path(reference))
+        # A docker:// reference is resolved by Apptainer at run time: its content (and whether it is
+        # pulled or found in Apptainer's cache, and its size) is not known here.
+        if reference.startswith(DOCKER_SCHEME):
+            tag["digest"] = None
+        else:  # a .sif already on the host: not pulled; its size is fixed by its digest, so image.tag stays stable
+            sif = Path(reference)
+            disk_gb = images.held_gb({name: sif.stat().st_size})
+            tag.update(digest="sha256:" + _file_sha256(sif), image_pulled=False, disk_gb=disk_gb)
         return None
 
     stage.prepare_leg(params, runtime="apptainer", repo=repo, patch=patch, out=out, build=build)

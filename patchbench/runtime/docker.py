@@ -9,7 +9,9 @@ baseline image: their patch, vetted on the host first, is mounted read-only
 into a container of that image and applied there with ``git apply`` (never
 forced), ``rebuild_command`` runs after it when the patch changes compiled
 sources, and the container is committed as the agent's image. ``image.tag``
-holds the image's identity (see ``images``).
+holds the image's name and identity (see ``images``); whether this leg pulled
+an image and the GB the suite's images took once it was ready are recorded
+apart (``ImageStore.note_leg``), as they differ between attempts.
 
 Run stage (``run``). Each command (server, client, offline benchmark) is a
 container labelled with the suite and the leg; the client joins the server's
@@ -17,8 +19,10 @@ network namespace and reaches it on loopback. Containers get exactly the
 leg's GPUs (``device_requests`` with their ids). Every container of the leg
 is removed when the run ends, however it ends (a failed start leaves one in
 "Created"; Ctrl-C raises through us), and leftovers of an attempt killed
-outright are removed before the next one starts. Then the images the suite
-pulled or built that no pending leg needs are removed.
+outright are removed before the next one starts. The image facts go into
+``run.log`` as ``image pulled`` and ``image disk gb`` (the larger of the image
+stage's and the run stage's measure). Then the images the suite pulled or
+built that no pending leg needs are removed.
 
 Only Docker Engine API 1.41 calls are used (Debian 12's docker.io 20.10).
 """
@@ -33,7 +37,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
@@ -100,6 +104,7 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
                 tag["digest"] = obtainer.obtain(recipe).digest
             except serving.LegFailure as exc:
                 return exc.failure
+            obtainer.note_facts(recipe["name"], tag["digest"])
         return None
 
     stage.prepare_leg(params, runtime="docker", repo=repo, patch=patch, out=out, build=build)
@@ -172,6 +177,7 @@ class Obtainer:
     registry_timeout_s: float
     build_timeout_s: float
     labels: dict[str, str]  # the leg's: on the containers that derive images
+    pulled: list[str] = field(default_factory=list)  # what this Obtainer pulled from a registry
 
     @classmethod
     def for_leg(
@@ -188,6 +194,20 @@ class Obtainer:
             build_timeout_s=build_timeout_s,
             labels={LABEL_SUITE: params["suite"], LABEL_LEG: params["leg"]},
         )
+
+    def note_facts(self, name: str, digest: str, *, saw_whole_stage: bool = True) -> dict[str, Any]:
+        """Record what obtaining ``name`` took: a pull (of it or of the image it derives from) and the GB held now.
+
+        Without ``saw_whole_stage`` (the run stage, which only checks the image
+        is still there) not having pulled says nothing: ``image_pulled`` then
+        comes from the image stage's record, or is left out.
+        """
+        facts: dict[str, Any] = {"image": name, "digest": digest}
+        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+            facts["disk_gb"] = held(self.client, self.store)  # a figure for the report: never worth failing the leg
+        if self.pulled or saw_whole_stage:
+            facts["image_pulled"] = bool(self.pulled)
+        return self.store.note_leg(self.me, facts)
 
     def ensure(self, recipe: dict[str, Any], digest: str) -> Image:
         """The image ``image.tag`` recorded, obtained again if it was removed; it must be the same image."""
@@ -261,6 +281,7 @@ class Obtainer:
             if "error" in event:
                 raise _missing(f"{name}: pull failed: {event['error']}")
             progress.show(event)
+        self.pulled.append(name)
         return self.client.images.get(name)
 
     def _build(self, name: str, build: dict[str, Any], base: Obtained) -> Obtained:
@@ -445,6 +466,11 @@ def _container_executor(
     )
     image = obtainer.ensure(tag["recipe"], tag["digest"])
     writer.note("image", f"{tag['image']} {tag['digest']}")
+    facts = obtainer.note_facts(tag["image"], tag["digest"], saw_whole_stage=False)
+    if "image_pulled" in facts:
+        writer.note("image pulled", "true" if facts["image_pulled"] else "false")
+    if "disk_gb" in facts:
+        writer.note("image disk gb", facts["disk_gb"])
     token = containers.hf_token(params["container"])
     try:
         yield ContainerExecutor(client, image.id, params=params, labels=labels, gpu_ids=gpu_ids, token=token)
@@ -462,21 +488,33 @@ def sweep(client: docker.DockerClient, labels: dict[str, str]) -> int:
     return len(found)
 
 
+def _owned_sizes(client: docker.DockerClient, state: dict[str, Any]) -> dict[str, int]:
+    """Bytes of each image the suite owns; names that are gone or now name another image are dropped."""
+    sizes = {}
+    for name, entry in list(images.owned(state).items()):
+        try:
+            image = client.images.get(name)
+        except docker.errors.ImageNotFound:
+            image = None
+        if image is None or image.id != entry["id"]:  # gone, or the name was given to another image
+            del images.owned(state)[name]
+            continue
+        sizes[name] = int(image.attrs.get("Size", 0))
+    return sizes
+
+
+def held(client: docker.DockerClient, store: ImageStore) -> float:
+    """GB the images this suite brought onto the host take now (images present before are not counted)."""
+    with store.state() as state:
+        return images.held_gb(_owned_sizes(client, state))
+
+
 def collect(client: docker.DockerClient, store: ImageStore, budget_gb: float, *, say: Say) -> list[str]:
     """Remove the suite's idle images beyond the budget (by name: other names of an image keep it)."""
     removed = []
     with store.state() as state:
-        sizes = {}
-        for name, entry in list(images.owned(state).items()):
-            try:
-                image = client.images.get(name)
-            except docker.errors.ImageNotFound:
-                image = None
-            if image is None or image.id != entry["id"]:  # gone, or the name was given to another image
-                del images.owned(state)[name]
-                continue
-            sizes[name] = int(image.attrs.get("Size", 0))
-        for name in images.removable(state, sizes, int(budget_gb * 1e9)):
+        sizes = _owned_sizes(client, state)
+        for name in images.removable(state, sizes, int(budget_gb * images.GB)):
             try:
                 client.images.remove(name)
             except docker.errors.APIError as exc:

@@ -14,6 +14,12 @@ from each. Once none is left an image may go (beyond ``disk_budget_gb``, least
 recently used first); images that were on the host before are never in that
 record, so never removed. The record is changed under an ``fcntl`` lock: legs
 run in parallel processes.
+
+What a leg's image stage saw (did it pull, how many GB the suite's images took
+once its image was ready) is kept apart, in ``legs/<commit>/<leg>.json`` of
+the same directory: it changes from one attempt to the next, so it must not
+go into ``image.tag`` (whose bytes decide what Snakemake reruns). The run
+stage notes it in ``run.log``, from where it reaches the leg's provenance.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from patchbench import atomic
 
 RECIPE_LABEL = "patchbench.recipe"
 PLACEHOLDERS = ("commit", "commit12", "parent", "parent12", "suite", "agent")
+GB = 1e9
 
 
 def image_name(template: str, *, suite: str, commit: str, parent: str, agent: str = "") -> str:
@@ -108,6 +115,24 @@ def release(state: dict[str, Any], me: str, when: float) -> bool:
     return released
 
 
+def held_gb(sizes: dict[str, int]) -> float:
+    """GB taken by the suite's images of ``sizes`` (bytes by name; layers they share are counted in each)."""
+    return round(sum(sizes.values()) / GB, 6)
+
+
+def merged_facts(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """A leg's image facts after another attempt: a pull or a peak seen for the same image is not forgotten."""
+    if not before or (before.get("image"), before.get("digest")) != (now.get("image"), now.get("digest")):
+        return dict(now)
+    merged = dict(now)
+    if "image_pulled" in before or "image_pulled" in now:
+        merged["image_pulled"] = bool(before.get("image_pulled")) or bool(now.get("image_pulled"))
+    disks = [facts["disk_gb"] for facts in (before, now) if facts.get("disk_gb") is not None]
+    if disks:
+        merged["disk_gb"] = max(disks)
+    return merged
+
+
 def removable(state: dict[str, Any], sizes: dict[str, int], budget_bytes: int) -> list[str]:
     """Owned images no leg waits for, least recently used first, until the owned ones fit ``budget_bytes``.
 
@@ -170,3 +195,19 @@ class ImageStore:
     def release(self, me: str) -> bool:
         with self.state() as state:
             return release(state, me, time.time())
+
+    def leg_facts(self, me: str) -> dict[str, Any]:
+        """What ``me``'s image stage recorded (``image``, ``digest``, ``image_pulled``, ``disk_gb``); {} if nothing."""
+        path = self._facts_path(me)
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def note_leg(self, me: str, facts: dict[str, Any]) -> dict[str, Any]:
+        """Record ``me``'s image facts, merged with an earlier attempt's for the same image; the result."""
+        merged = merged_facts(self.leg_facts(me), facts)
+        path = self._facts_path(me)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(path, merged)
+        return merged
+
+    def _facts_path(self, me: str) -> Path:
+        return self.dir / "legs" / f"{me}.json"  # ``me`` is ``<commit>/<leg>``

@@ -26,16 +26,12 @@ Build = Callable[[dict[str, Any]], Failure | None]
 def prepare_leg(params: dict[str, Any], *, runtime: str, repo: Path, patch: Path, out: Path, build: Build) -> None:
     """Write the leg's ``image.tag``; failures are recorded in it, never raised."""
     tag: dict[str, Any] = {"runtime": runtime, "variant": params["variant"], "patch": str(patch), "patch_sha256": patch_sha256(patch)}
-    failure = Failure(**params["skip"]) if params["skip"] else None
-    status = "skipped" if failure else "failed"
-    if failure is None:
-        revisions, failure = revisions_of(repo, params)
-        tag.update(revisions)
+    revisions, failure = revisions_of(repo, params)
+    tag.update(revisions)
     if failure is None:
         tag["checkout"] = tag["commit"] if params["variant"] == "human" else tag["parent"]
         failure = build(tag)
-        status = "failed" if failure else "ok"
-    tag["status"] = status
+    tag["status"] = "failed" if failure else "ok"
     tag["failure"] = failure.as_dict() if failure else None
     atomic.write_json(out, tag)
 

@@ -107,11 +107,14 @@ def test_image_stage_finds_a_sif_or_names_the_registry_image(apptainer_suite, tm
     tag = apptainer_suite.prepare(human)
     name = f"patchbench-test/apptainertest:{apptainer_suite.target.commit[:12]}"
     assert tag["status"] == "ok" and tag["reference"] == f"docker://{name}" and tag["digest"] is None
+    assert tag["image"] == name and "image_pulled" not in tag and "disk_gb" not in tag  # Apptainer resolves it later
     (tmp_path / "sif").mkdir()
     sif = tmp_path / "sif" / (name.replace("/", "_").replace(":", "_") + ".sif")
-    sif.write_bytes(b"an image")
+    content = b"an image" * 250_000  # 2 MB
+    sif.write_bytes(content)
     tag = apptainer_suite.prepare(human)
-    assert tag["reference"] == str(sif) and tag["digest"] == "sha256:" + hashlib.sha256(b"an image").hexdigest()
+    assert tag["reference"] == str(sif) and tag["digest"] == "sha256:" + hashlib.sha256(content).hexdigest()
+    assert tag["image_pulled"] is False and tag["disk_gb"] == pytest.approx(len(content) / 1e9, abs=1e-6)
     apptainer_suite.overrides["apptainer"]["pull"] = False
     sif.unlink()
     tag = apptainer_suite.prepare(human)

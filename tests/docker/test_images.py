@@ -9,6 +9,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
+from patchbench import legresult, summary
 from tests.docker.conftest import BASE_IMAGE, TEST_REPOSITORY
 
 PRINT_APP = {"benchmark_type": "latency", "argv": ["python", "app.py"]}
@@ -27,6 +28,24 @@ def owned(suite) -> dict:
     return json.loads(path.read_text()).get("images", {}) if path.exists() else {}
 
 
+def legresult_of(suite, leg) -> dict:
+    """The leg's metrics.json as its metrics stage builds it."""
+    where = suite.leg_dir(leg)
+    params = suite.plan().metrics_params(leg)
+    return legresult.build(params, spec=where.parent / "spec.json", image_tag=where / "image.tag", run_log=where / "run.log")
+
+
+def recorded(suite, leg) -> tuple[dict, dict]:
+    """The leg's provenance["image"] and its summary row."""
+    result = legresult_of(suite, leg)
+    (row,) = summary.leg_rows([result])
+    return result["provenance"]["image"], row
+
+
+def gb(size_bytes: int) -> float:
+    return size_bytes / 1e9
+
+
 def test_present_image_is_used_as_it_is_and_never_removed(engine, suite):
     suite.overrides = {"container": {"images": {"human": BASE_IMAGE}}, "docker": {"build": False}}
     human = suite.leg("human")
@@ -37,6 +56,10 @@ def test_present_image_is_used_as_it_is_and_never_removed(engine, suite):
     run = suite.run(human, {"benchmark_type": "latency", "argv": ["python", "-c", "print('ran')"]})
     assert run.outcome == "ok" and "ran" in run.text
     assert exists(engine, BASE_IMAGE)
+    image, row = recorded(suite, human)
+    assert image["image"] == row["image"] == BASE_IMAGE
+    assert image["image_pulled"] is False and row["image_pulled"] is False
+    assert image["disk_gb"] == row["disk_peak_gb"] == 0.0  # the suite brought nothing onto the host
 
 
 def test_missing_image_names_what_was_tried_and_does_not_wait_for_an_offline_registry(suite):
@@ -61,10 +84,30 @@ def test_built_image_holds_the_commit_and_goes_once_its_legs_ran(engine, suite):
     assert engine.images.get(name).labels["patchbench.recipe"] == tag["digest"]
     assert "Successfully built" in suite.image_log(human)
     assert list(owned(suite)) == [name]
+    size = engine.images.get(name).attrs["Size"]
     run = suite.run(human, PRINT_APP)
     assert run.outcome == "ok" and "app v2" in run.text
     assert not exists(engine, name) and owned(suite) == {}
     assert exists(engine, BASE_IMAGE)
+    image, row = recorded(suite, human)
+    assert image["image"] == name and image["image_pulled"] is False and row["image_pulled"] is False
+    assert image["disk_gb"] == pytest.approx(gb(size), abs=1e-6) and row["disk_peak_gb"] > 0
+
+
+def test_disk_counts_every_image_the_suite_holds(engine, suite):
+    baseline, human = suite.leg("baseline"), suite.leg("human")
+    held = [suite.prepare(leg)["image"] for leg in (baseline, human)]
+    sizes = [engine.images.get(name).attrs["Size"] for name in held]
+    for leg in (human, baseline):
+        assert suite.run(leg, PRINT_APP).outcome == "ok"
+    human_image, _ = recorded(suite, human)
+    baseline_image, _ = recorded(suite, baseline)
+    # Sizes as docker.disk_budget_gb counts them: each image whole, layers shared or not.
+    assert human_image["disk_gb"] == pytest.approx(gb(sum(sizes)), abs=1e-6)  # both were held once its image was ready
+    # The baseline's image stage ran first and by its run the human image was gone: it only ever saw its own.
+    assert baseline_image["disk_gb"] == pytest.approx(gb(sizes[0]), abs=1e-6)
+    frame = summary.frame(summary.leg_rows([legresult_of(suite, leg) for leg in (baseline, human)]))
+    assert frame["disk_peak_gb"].max() == pytest.approx(gb(sum(sizes)), abs=1e-6)
 
 
 def test_rebuilding_a_removed_image_keeps_image_tag_byte_for_byte(engine, suite):
@@ -94,9 +137,20 @@ def test_pulled_image_logs_progress_and_goes_once_its_legs_ran(engine, suite, re
     log = suite.image_log(human)
     assert f"pulling {remote}" in log and "Pull complete" in log
     assert list(owned(suite)) == [remote]
+    size = engine.images.get(remote).attrs["Size"]
+    # Preparing again finds the image present: image.tag must not change (Snakemake would rerun the leg),
+    # and the pull of the first attempt is not forgotten.
+    path = suite.leg_dir(human) / "image.tag"
+    first = path.read_bytes()
+    suite.prepare(human)
+    assert path.read_bytes() == first and "image_pulled" not in tag and "disk_gb" not in tag
     run = suite.run(human, {"benchmark_type": "latency", "argv": ["/hello", "--version"]})
     assert run.outcome == "ok" and "tini version" in run.text
     assert not exists(engine, remote)
+    image, row = recorded(suite, human)
+    assert image["image"] == row["image"] == remote
+    assert image["image_pulled"] is True and row["image_pulled"] is True
+    assert size > 0 and image["disk_gb"] == pytest.approx(gb(size), abs=1e-6) and row["disk_peak_gb"] > 0
 
 
 def test_an_image_pulled_before_the_run_stays(engine, suite, registry):
@@ -108,6 +162,8 @@ def test_an_image_pulled_before_the_run_stays(engine, suite, registry):
     assert suite.run(human, {"benchmark_type": "latency", "argv": ["/hello", "--version"]}).outcome == "ok"
     assert exists(engine, remote)
     engine.images.remove(remote)
+    image, row = recorded(suite, human)
+    assert image["image_pulled"] is False and row["image_pulled"] is False and image["disk_gb"] == 0.0
 
 
 def test_agent_image_is_the_baseline_with_the_patch_applied(engine, suite):

@@ -52,12 +52,29 @@ def test_legs_ran_in_containers_on_their_own_gpu(docker_demo):
     ran = 0
     for metrics in (workdir / "results" / "demo" / "legs").glob("*/*/metrics.json"):
         result = json.loads(metrics.read_text())
+        if result["status"] == "skipped":  # skipped before anything ran: no image stage, no runtime
+            continue
         assert result["provenance"]["image"]["runtime"] == "docker"
         if result["status"] == "ok":
             ran += 1
-            assert result["provenance"]["image"]["digest"].startswith("sha256:")
+            image = result["provenance"]["image"]
+            assert image["digest"].startswith("sha256:")
             assert result["provenance"]["gpu_ids"] in (["0"], ["1"])
+            # Every image the demo runs is built or derived here, never pulled; it is held while its leg runs.
+            assert image["image"] and image["image_pulled"] is False and image["disk_gb"] > 0
     assert ran == 9
+
+
+def test_summary_and_report_record_images_and_disk(docker_demo):
+    workdir, _ = docker_demo
+    results = workdir / "results" / "demo"
+    summary = pd.read_csv(results / "summary.csv", dtype={"agent": str})
+    ok = summary[summary.status == "ok"]
+    assert ok["image"].notna().all() and (ok["disk_peak_gb"] > 0).all()
+    assert not ok["image_pulled"].astype(bool).any()
+    report = (results / "report.md").read_text()
+    assert "| images pulled | 0 |" in report
+    assert f"| peak disk | {summary['disk_peak_gb'].max():,.1f} GB |" in report
 
 
 def test_nothing_is_left_behind(engine, docker_demo):

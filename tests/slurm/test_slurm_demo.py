@@ -3,14 +3,14 @@
 One real run on the cluster of scripts/slurm-cluster.sh (one node, 2 fake
 GPUs), with profiles/slurm as a site would edit it (ci-site.yaml). The local
 rules never reach Slurm; every image and run job does, and accounting shows
-what each one got. The demo's 8-GPU commit fits no node: its legs are skipped
-as gpu_requirement when the workflow is parsed. Their bookkeeping image and run
-jobs (which write "skipped") still reach Slurm, but without any GPU, and finish
-in seconds.
+what each one got. Legs the plan skips before anything runs (the demo's 8-GPU
+commit fits no node: gpu_requirement; an agent without a patch: missing_patch)
+have no image or run job at all, so they never reach Slurm.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pandas as pd
@@ -44,9 +44,13 @@ def test_every_leg_ends_as_in_the_local_run(demo_on_slurm):
     assert (demo_on_slurm.workdir / "results/demo/report.html").is_file()
 
 
+def running_legs() -> int:
+    return sum(status != "skipped" for legs in EXPECTED.values() for status, _ in legs.values())
+
+
 def test_image_and_run_jobs_went_through_slurm_and_nothing_else(demo_on_slurm):
     jobs = demo_on_slurm.jobs()
-    legs = 4 * len(EXPECTED)
+    legs = running_legs()
     assert sorted(job.rule for job in jobs) == ["image"] * legs + ["run"] * legs
     assert {job.state for job in jobs} == {"COMPLETED"}
     assert len({job.leg for job in jobs if job.rule == "run"}) == legs
@@ -59,9 +63,8 @@ def test_run_jobs_get_the_gpus_of_their_leg_and_image_jobs_none(demo_on_slurm):
     slugs = commit_slugs(demo_on_slurm.workdir)
     for job in demo_on_slurm.jobs():
         commit, leg = job.leg
-        status, _ = EXPECTED[slugs[commit]][leg]
-        skipped_before_running = status == "skipped"
-        if job.rule == "image" or skipped_before_running:
+        assert EXPECTED[slugs[commit]][leg][0] != "skipped", (job, slugs[commit])
+        if job.rule == "image":
             assert job.gpus == 0, (job, slugs[commit])
         else:
             assert job.gpus == 1, (job, slugs[commit])
@@ -87,14 +90,20 @@ def test_each_leg_runs_on_the_gpus_slurm_gave_its_job(demo_on_slurm):
     assert checked >= sum(status == "ok" for legs in EXPECTED.values() for status, _ in legs.values())
 
 
-def test_eight_gpu_legs_never_ask_slurm_for_gpus(demo_on_slurm):
+def test_skipped_legs_never_reach_slurm(demo_on_slurm):
     slugs = commit_slugs(demo_on_slurm.workdir)
-    eight = [job for job in demo_on_slurm.jobs() if slugs[job.leg[0]] == "eight-gpus"]
-    assert eight and all(job.gpus == 0 and job.state == "COMPLETED" for job in eight)
-    for leg in ("baseline", "human", "agent-alpha", "agent-beta"):
-        commit = next(c for c, s in slugs.items() if s == "eight-gpus")
-        log = (demo_on_slurm.workdir / f"results/demo/legs/{commit}/{leg}/run.log").read_text()
-        assert "gpu_requirement" in log, log
+    skipped = {
+        (commit, leg)
+        for commit, slug in slugs.items()
+        for leg, (status, _) in EXPECTED[slug].items()
+        if status == "skipped"
+    }
+    assert len(skipped) == 5  # the 8-GPU commit's four legs, and beta's missing patch
+    assert not skipped & {job.leg for job in demo_on_slurm.jobs()}
+    for commit, leg in skipped:
+        leg_dir = demo_on_slurm.workdir / f"results/demo/legs/{commit}/{leg}"
+        assert not (leg_dir / "image.tag").exists() and not (leg_dir / "run.log").exists()
+        assert json.loads((leg_dir / "metrics.json").read_text())["status"] == "skipped"
 
 
 def test_rerun_submits_nothing(demo_on_slurm):
