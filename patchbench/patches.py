@@ -8,7 +8,6 @@ outside its worktree is rejected before anything is written.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path, PurePosixPath
 
@@ -42,15 +41,6 @@ def _strip_prefix(path: str) -> str | None:
     if path.startswith(("a/", "b/")):
         return path[2:]
     return path
-
-
-def patch_sha256(path: Path) -> str:
-    """The patch's identity in provenance and image recipes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def patched_paths(patch: str) -> list[str]:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
 from patchbench import failures
+from patchbench.digests import file_sha256
 from patchbench.failures import Failure
 from patchbench.runlog import RunLogWriter
 from patchbench.runtime import containers, images, serving
@@ -104,18 +104,10 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
         else:  # a .sif already on the host: not pulled; its size is fixed by its digest, so image.tag stays stable
             sif = Path(reference)
             disk_gb = images.held_gb({name: sif.stat().st_size})
-            tag.update(digest="sha256:" + _file_sha256(sif), image_pulled=False, disk_gb=disk_gb)
+            tag.update(digest="sha256:" + file_sha256(sif), image_pulled=False, disk_gb=disk_gb)
         return None
 
     stage.prepare_leg(params, runtime="apptainer", repo=repo, patch=patch, out=out, build=build)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- run

@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from patchbench import atomic, failures, gitops
 from patchbench.failures import Failure
-from patchbench.patches import check_and_apply, compiled_sources, patch_sha256
+from patchbench.digests import file_sha256
+from patchbench.patches import check_and_apply, compiled_sources
 from patchbench.revisions import resolve as revisions_of
 
 # Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
@@ -25,7 +26,7 @@ Build = Callable[[dict[str, Any]], Failure | None]
 
 def prepare_leg(params: dict[str, Any], *, runtime: str, repo: Path, patch: Path, out: Path, build: Build) -> None:
     """Write the leg's ``image.tag``; failures are recorded in it, never raised."""
-    tag: dict[str, Any] = {"runtime": runtime, "variant": params["variant"], "patch": str(patch), "patch_sha256": patch_sha256(patch)}
+    tag: dict[str, Any] = {"runtime": runtime, "variant": params["variant"], "patch": str(patch), "patch_sha256": file_sha256(patch)}
     revisions, failure = revisions_of(repo, params)
     tag.update(revisions)
     if failure is None:
