@@ -95,7 +95,10 @@ def cmd_leg_run(args: argparse.Namespace) -> int:
 def cmd_leg_metrics(args: argparse.Namespace) -> int:
     from patchbench import atomic, legresult
 
-    result = legresult.build(args.params, spec=args.spec, image_tag=args.image, run_log=args.run_log)
+    if len(args.leg_files) not in (0, 2):
+        raise SystemExit("patchbench leg metrics: give the leg's image.tag and run.log, or neither (a skipped leg)")
+    image_tag, run_log = args.leg_files or (None, None)
+    result = legresult.build(args.params, spec=args.spec, image_tag=image_tag, run_log=run_log)
     atomic.write_json(args.out, result)
     return 0
 
@@ -181,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     leg = sub.add_parser("leg", help="The stages of one leg, as the workflow runs them.")
     legs = leg.add_subparsers(dest="stage", required=True)
-    def stage(name: str, func: Callable[[argparse.Namespace], int], help: str, *paths: str) -> None:
+    def stage(name: str, func: Callable[[argparse.Namespace], int], help: str, *paths: str) -> argparse.ArgumentParser:
         """A leg stage: JSON params from the rule, the named file arguments, and --out."""
         p = add(name, func, help, legs)
         p.add_argument("--params", required=True, type=_json_arg)
@@ -189,11 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
             optional = path.endswith("?")
             p.add_argument(f"--{path.rstrip('?')}", required=not optional, type=Path)
         p.add_argument("--out", required=True, type=Path)
+        return p
 
     stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo", "agent-patch?")
     stage("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", "repo", "patch", "worktree", "log")
     stage("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", "spec", "image", "repo")
-    stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec", "image?", "run-log?")
+    metrics = stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec")
+    metrics.add_argument(
+        "leg_files", nargs="*", type=Path, help="the leg's image.tag and run.log; none for a leg skipped before it ran"
+    )
 
     p = add("summary", cmd_summary, "Gather legs' metrics.json into summary.csv.")
     p.add_argument("--out", required=True, type=Path)

@@ -1,7 +1,8 @@
 rule metrics:
     """The leg's numbers, or its failure category with the evidence, plus provenance."""
     input:
-        unpack(metrics_inputs),
+        spec="results/{suite}/legs/{commit}/spec.json",
+        leg_files=metrics_leg_files,
     output:
         "results/{suite}/legs/{commit}/{leg}/metrics.json",
     log:
@@ -11,7 +12,6 @@ rule metrics:
         "../envs/patchbench.yaml"
     params:
         leg=metrics_params,
-        leg_files=metrics_flags,
     shell:
-        "patchbench leg metrics --params {params.leg:q} --spec {input.spec:q} {params.leg_files} "
+        "patchbench leg metrics --params {params.leg:q} --spec {input.spec:q} {input.leg_files:q} "
         "--out {output:q} > {log:q} 2>&1"
