@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Protocol
 
 STOP_GRACE_S = 10.0
 POLL_INTERVAL_S = 0.2
@@ -160,9 +160,13 @@ class Readiness:
     elapsed_s: float = 0.0
 
 
-def wait_healthy(
-    proc: subprocess.Popen[bytes], base_url: str, paths: list[str], deadline_s: float
-) -> Readiness:
+class Pollable(Protocol):
+    """A server process or container: all the health wait needs is whether it has exited."""
+
+    def poll(self) -> int | None: ...
+
+
+def wait_healthy(proc: Pollable, base_url: str, paths: list[str], deadline_s: float) -> Readiness:
     """Poll the health endpoints until one answers 200, the server dies, or the deadline.
 
     A dead server is noticed at the next poll, not at the deadline. Paths are

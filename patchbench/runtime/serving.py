@@ -20,7 +20,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Protocol, cast
+from typing import Any, Callable, ContextManager, Protocol
 
 from patchbench import failures, gpus, processes
 from patchbench.benchspec import BenchSpec, render
@@ -175,9 +175,7 @@ def _serve_and_benchmark(
     try:
         server = executor.start(server_argv, spec.env, server_log, port)
         try:
-            # wait_healthy only polls the process: any Service will do.
-            proc = cast(subprocess.Popen, server)
-            ready = processes.wait_healthy(proc, server.url, health_paths, timeouts["server_start_s"])
+            ready = processes.wait_healthy(server, server.url, health_paths, timeouts["server_start_s"])
             writer.note("server readiness", f"{ready.state} after {ready.elapsed_s:.1f}s")
             failure: Failure | None
             if ready.state == "died":
