@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from tests.slurm.conftest import NODE_GPUS, leg_gpu_ids, run_on_slurm, site_profile, slurm_gpus
-from tests.test_workflow_demo import EXPECTED, commit_slugs
+from tests.test_workflow_demo import EXPECTED, commit_slugs, running_legs
 from tests.workflow import copy_project
 
 LIMIT_S = 420  # a demo run takes 1-3 minutes here
@@ -42,10 +42,6 @@ def test_every_leg_ends_as_in_the_local_run(demo_on_slurm):
         seen.setdefault(slugs[row.commit], {})[row.leg] = (row.status, row.failure_category)
     assert seen == EXPECTED
     assert (demo_on_slurm.workdir / "results/demo/report.html").is_file()
-
-
-def running_legs() -> int:
-    return sum(status != "skipped" for legs in EXPECTED.values() for status, _ in legs.values())
 
 
 def test_image_and_run_jobs_went_through_slurm_and_nothing_else(demo_on_slurm):
