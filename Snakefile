@@ -3,6 +3,19 @@
 # in summary.csv and the report. Failure is data: a leg that could not run
 # still writes metrics.json with its failure category and evidence.
 
+import gc
+
+# Snakemake plans every job before it runs one: hundreds of objects per job,
+# none of them garbage, which Python's cyclic collector would rescan again and
+# again as they pile up (a quarter of a large dry run, docs/speed.md). The
+# collector rests until jobs start.
+gc.disable()
+
+
+onstart:
+    gc.freeze()  # the DAG lives as long as the run: keep later collections off it
+    gc.enable()
+
 
 configfile: "config/config.yaml"
 

@@ -189,12 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(name, func, help, legs)
         p.add_argument("--params", required=True, type=_json_arg)
         for path in paths:
-            optional = path.endswith("?")
-            p.add_argument(f"--{path.rstrip('?')}", required=not optional, type=Path)
+            p.add_argument(f"--{path}", required=True, type=Path)
         p.add_argument("--out", required=True, type=Path)
         return p
 
-    stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo", "agent-patch?")
+    patch = stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo")
+    patch.add_argument("agent_patch", nargs="?", type=Path, help="the agent's patch file; none for baseline and human")
     stage("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", "repo", "patch", "worktree", "log")
     stage("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", "spec", "image", "repo")
     metrics = stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec")

@@ -1,8 +1,8 @@
 rule patch:
     """The leg's patch: empty (baseline), the real commit diff (human) or the agent's file."""
     input:
-        unpack(agent_patch),
         repo="results/{suite}/target/repo.json",
+        agent_patch=agent_patch,
     output:
         "results/{suite}/legs/{commit}/{leg}/patch.diff",
     log:
@@ -13,7 +13,6 @@ rule patch:
     params:
         leg=patch_params,
         repo="results/{suite}/target/repo.git",
-        agent_patch=agent_patch_flag,
     shell:
-        "patchbench leg patch --params {params.leg:q} --repo {params.repo:q} {params.agent_patch} "
+        "patchbench leg patch --params {params.leg:q} --repo {params.repo:q} {input.agent_patch:q} "
         "--out {output:q} > {log:q} 2>&1"
