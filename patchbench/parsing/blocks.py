@@ -85,7 +85,10 @@ class Block:
     it). ``setup`` holds values printed before the result (request rate, max
     concurrency) that belong to it but are not rows of it, so they never make a
     row look repeated. ``quotes`` keeps the source lines of the rows that can
-    prove "all requests failed", for the failure evidence.
+    prove "all requests failed", for the failure evidence. ``requested`` is the
+    ``num_prompts`` a serving run was given (its Namespace or result file):
+    before 2025-10 vLLM printed no failed count, and the requests that did not
+    complete are the only trace of those that failed.
     """
 
     format: str
@@ -96,6 +99,7 @@ class Block:
     quotes: dict[str, str] = field(default_factory=dict)
     ended: bool = False
     lacks_value: bool = False
+    requested: int | None = None
 
     @property
     def benchmark_type(self) -> str:

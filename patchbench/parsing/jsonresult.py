@@ -133,6 +133,9 @@ def result_block(scanner: ObjectScanner, line: int) -> Block | None:
                 if mapped and value is not None:
                     canonical, scale = mapped
                     block.put(canonical, value * scale)
+            requested = parse_number(scanner.scalars.get("num_prompts", ""))
+            if format_name == "serving-json" and requested is not None and requested.is_integer():
+                block.requested = int(requested)
             return block
     return None
 

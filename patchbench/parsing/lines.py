@@ -43,12 +43,25 @@ _LOG_PREFIX = re.compile(
 # Comment markers, quotes and indentation that people and tools put before a line,
 # and a byte-order mark (a file saved by a Windows editor, or cat'ed into a log).
 DECORATION = " \t#/>$*\ufeff"
-# The time stamp that log collectors put before every line: docker logs -t,
+# What log collectors put before every line. A time stamp: docker logs -t,
 # kubectl logs --timestamps, GitHub Actions ("2025-05-30T20:38:10.1234567Z "),
-# or a plain "2025-05-30 20:38:10,123 ". Only lines starting with a digit are tried;
-# one separator is removed with it, so the indentation of a traceback's frames stays.
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?:\s|$)")
-TIMESTAMP_STARTS = frozenset("0123456789")
+# a plain "2025-05-30 20:38:10,123 ", or Jenkins' timestamper in brackets
+# ("[2025-05-30T20:38:10.123Z] ", "[20:38:10] "); after it, a container
+# runtime's node log names the stream ("stdout F ") and Python's logging the
+# level ("- INFO - "). kubectl logs --prefix starts with "[pod/name/container] ".
+# One separator is removed with it, so the indentation of a traceback's frames stays.
+_STAMP = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+_COLLECTOR_PREFIX = re.compile(
+    r"(?:\[[a-z]+/[^\]\s]+\] ?)?"  # kubectl logs --prefix
+    rf"(?:(?:{_STAMP}|\[(?:{_STAMP}|\d\d:\d\d:\d\d(?:\.\d+)?)\])"
+    r"(?: (?:stdout|stderr) [FP](?= |$))?"  # CRI node log: stream, full/partial line
+    r"(?: -(?: [\w.]+ -)? (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) -)?"  # Python logging
+    r"(?:\s|$))?"
+)
+# Only lines starting with one of these are tried.
+COLLECTOR_STARTS = frozenset("0123456789[")
+# docker compose logs: "bench-1  | " (v2) or "bench_1  | " (v1) before every line.
+_SERVICE_PREFIX = re.compile(r"[\w.-]+ *\| ")
 
 
 @dataclass(frozen=True)
@@ -80,9 +93,15 @@ def strip_process_prefix(line: str) -> str:
     return line[match.end() :] if match else line
 
 
-def strip_timestamp(line: str) -> str:
-    """The line without a log collector's leading ISO-8601 time stamp."""
-    match = _TIMESTAMP.match(line)
+def strip_collector_prefix(line: str) -> str:
+    """The line without what a log collector put before it (time stamp, stream, pod)."""
+    match = _COLLECTOR_PREFIX.match(line)
+    return line[match.end() :] if match else line
+
+
+def strip_service_prefix(line: str) -> str:
+    """The line without docker compose's ``service-1  | `` prefix."""
+    match = _SERVICE_PREFIX.match(line)
     return line[match.end() :] if match else line
 
 

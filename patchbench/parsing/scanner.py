@@ -10,6 +10,7 @@ only in batches that contain one of a few trigger substrings at all.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from typing import Any
 
@@ -18,8 +19,15 @@ from patchbench.parsing.blocks import FAILED, OK, Block
 from patchbench.parsing.classify import EVIDENCE_LINES, FailureTracker, has_trigger, quote
 from patchbench.parsing.hints import HINT_HEADS, type_hint
 from patchbench.parsing.jsonresult import JsonResults
-from patchbench.parsing.labels import TEXT_HEADS
-from patchbench.parsing.lines import DECORATION, TIMESTAMP_STARTS, Batch, clean, strip_timestamp
+from patchbench.parsing.labels import SERVING, TEXT_HEADS
+from patchbench.parsing.lines import (
+    COLLECTOR_STARTS,
+    DECORATION,
+    Batch,
+    clean,
+    strip_collector_prefix,
+    strip_service_prefix,
+)
 from patchbench.parsing.text import TABLE_TITLE, TextResults, is_table_rule
 from patchbench.runlog import MARK
 
@@ -33,6 +41,8 @@ _HEADS = TEXT_HEADS | HINT_HEADS | {"====", _MARK_HEAD}
 _FIRST_CHARS = frozenset("0123456789p{\x1b")
 # tqdm draws "NN%|" in every bar: thousands of redraws, never a result.
 _PROGRESS_BAR = "%|"
+# How many requests a serving run sends, in the Namespace(…) it prints first.
+_NUM_PROMPTS = re.compile(r"\bnum_prompts=(\d+)")
 
 
 class LogScanner:
@@ -52,10 +62,14 @@ class LogScanner:
         """Scan one batch of lines."""
         failures_here = self._failures.in_traceback or has_trigger(batch.text)
         json_open = self._json.open
+        # docker compose's "service-1  | " can start any line; a batch without "| " has none.
+        services = "| " in batch.text
         for index, line in enumerate(batch.lines):
-            if line[:1] in TIMESTAMP_STARTS:
+            if services:
+                line = strip_service_prefix(line)
+            if line[:1] in COLLECTOR_STARTS:
                 # A log collector's time stamp ("2025-05-30T20:38:10.123Z "): read what follows.
-                line = strip_timestamp(line)
+                line = strip_collector_prefix(line)
             if json_open:
                 if self._json.feed(line):
                     json_open = self._json.open
@@ -90,6 +104,10 @@ class LogScanner:
             return False
         if self._hint is None and head in HINT_HEADS:
             self._hint = type_hint(stripped)
+        if head == "name" and stripped.startswith("Namespace(") and type_hint(stripped) == SERVING:
+            requested = _NUM_PROMPTS.search(stripped)
+            if requested:
+                self._text.requested(int(requested[1]))
         if head[:1] == "{":
             self._json.start(stripped, number)
             return self._json.open
@@ -136,16 +154,31 @@ class LogScanner:
         return found
 
     def _requests_failed(self, block: Block) -> dict[str, str] | None:
-        """``requests_failed`` when a complete result shows that all or most requests failed."""
-        completed = block.metrics.get("completed")
-        failed = block.metrics.get("failed", 0)
-        if completed is None or (completed > 0 and failed <= completed):
+        """``requests_failed`` when a complete result shows that all or most requests failed.
+
+        Without a failed count (vLLM before 2025-10 left failed requests out of
+        its result), the requests that did not complete out of ``num_prompts`` count.
+        """
+        metrics = block.metrics
+        completed = metrics.get("completed")
+        if completed is None:
+            return None
+        failed = metrics.get("failed")
+        inferred = failed is None and block.requested is not None
+        if inferred:
+            failed = max(block.requested - completed, 0)
+        if completed > 0 and (failed or 0) <= completed:
             return None
         rows = [
-            quote(block.quotes.get(key, f'"{key}": {block.metrics[key]}'))
+            quote(block.quotes.get(key, f'"{key}": {metrics[key]}'))
             for key in ("completed", "failed")
-            if key in block.metrics
+            if key in metrics
         ]
+        if inferred:
+            rows.append(
+                f"num_prompts={block.requested}: {failed} requests did not complete "
+                "(this vLLM version prints no failed count)"
+            )
         logged = self._failures.evidence(failures.REQUESTS_FAILED)
         evidence = "\n".join(list(dict.fromkeys(rows + logged))[:EVIDENCE_LINES])
         return failures.Failure(failures.REQUESTS_FAILED, evidence).as_dict()

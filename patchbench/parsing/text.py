@@ -58,6 +58,7 @@ class TextResults:
         self._emit = emit
         self._open: Block | None = None
         self._setup: dict[str, float | int] = {}
+        self._requested: int | None = None
 
     def header(self, number: int) -> None:
         """The "Serving Benchmark Result" title: a new table starts here."""
@@ -86,6 +87,12 @@ class TextResults:
             return
         block = self._block_for(spec, key, number)
         self._store(block, key, number_value, value, line)
+
+    def requested(self, prompts: int) -> None:
+        """``num_prompts`` from the ``Namespace(…)`` a serving run prints before it starts."""
+        if self._open is not None and self._open.format == TABLE:
+            self.close()  # a new run starts: a table still open belongs to an earlier one
+        self._requested = prompts
 
     def close(self) -> None:
         """Finish the open block, if any."""
@@ -130,6 +137,7 @@ class TextResults:
         block = Block(format_name, number)
         if format_name in _SERVING_BLOCKS:
             block.setup, self._setup = self._setup, {}
+            block.requested, self._requested = self._requested, None
         self._open = block
         return block
 

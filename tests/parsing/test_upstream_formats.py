@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from patchbench.parsing import parse_file, parse_lines
-from tests.parsing.builders import row, title
+from tests.parsing.builders import row, serving_json, title
 
 
 def parse_bytes(tmp_path: Path, data: bytes, name: str = "run.log") -> dict:
@@ -442,3 +442,130 @@ def test_time_stamps_keep_the_frames_that_tell_a_tracebacks_origin(path: str, ca
     ]
     result = parse_lines([f"2025-05-30 20:38:1{index},000 {line}" for index, line in enumerate(lines)])
     assert result["failure"] == {"category": category, "evidence": "ValueError: boom"}
+
+
+# --- more log collectors: each puts its own prefix before every line -------------------------
+
+COLLECTOR_PREFIXES = {
+    # docker compose logs (v2 "service-1", v1 "service_1"), padded to the longest name.
+    "docker compose": lambda index: ("vllm-bench-1  | ", "bench_1       | ")[index % 2],
+    # docker compose logs -t: the service, then the time stamp.
+    "docker compose -t": lambda index: f"bench-1  | 2025-05-30T20:38:{index % 60:02d}.123456789Z ",
+    # kubectl logs --prefix, and with --timestamps too.
+    "kubectl --prefix": lambda index: "[pod/bench-7f9c/bench] ",
+    "kubectl --prefix --timestamps": lambda index: f"[pod/bench-7f9c/bench] 2025-05-30T20:38:{index % 60:02d}.1Z ",
+    # Jenkins' timestamper plugin: ISO in brackets, or the time of day.
+    "jenkins timestamper": lambda index: ("[2025-05-30T20:38:10.123Z] ", "[20:38:10] ")[index % 2],
+    # A container runtime's node log (/var/log/pods/...): time, stream, full or partial line.
+    "CRI node log": lambda index: f"2025-05-30T20:38:{index % 60:02d}.123456789Z {('stdout', 'stderr')[index % 2]} F ",
+    # A wrapper re-logging the benchmark with Python's logging (with and without a logger name).
+    "python logging": lambda index: ("2025-05-30 20:38:10,123 - INFO - ", "2025-05-30 20:38:10,123 - bench - INFO - ")[
+        index % 2
+    ],
+}
+
+
+@pytest.mark.parametrize("collector", sorted(COLLECTOR_PREFIXES))
+def test_log_collector_prefixes_before_every_line(collector: str) -> None:
+    prefix = COLLECTOR_PREFIXES[collector]
+    result = parse_lines([prefix(index) + line for index, line in enumerate(SERVE_2026_LOG)])
+    assert (result["benchmark_type"], result["status"], result["failure"]) == ("serving", "ok", None)
+    assert result["metrics"] == pytest.approx(SERVE_2026_METRICS)
+
+
+def test_a_traceback_under_docker_compose_is_followed_to_its_exception() -> None:
+    lines = [
+        "Traceback (most recent call last):",
+        '  File "/usr/local/lib/python3.12/dist-packages/vllm/v1/engine/core.py", line 10, in run',
+        "    raise RuntimeError('CUDA error: an illegal memory access was encountered')",
+        "RuntimeError: CUDA error: an illegal memory access was encountered",
+    ]
+    result = parse_lines([f"vllm-1  | {line}" for line in lines])
+    assert result["failure"] == {
+        "category": "server_crash",
+        "evidence": "RuntimeError: CUDA error: an illegal memory access was encountered",
+    }
+
+
+def test_lines_that_only_look_like_collector_prefixes_are_kept() -> None:
+    # torch's "[rank0]:" and the runner's own annotations start with "[" too; a
+    # tqdm bar has "| " in it. None of them is a prefix to remove.
+    lines = [
+        "[patchbench] --- benchmark output ---",
+        "Processed prompts: 100%|██████████| 1000/1000 [00:21<00:00, 46.9it/s]",
+        "[rank0]: Traceback (most recent call last):",
+        '[rank0]:   File "/usr/local/lib/python3.12/dist-packages/vllm/benchmarks/throughput.py", line 9, in main',
+        "[rank0]: ValueError: max_model_len is too small",
+    ]
+    result = parse_lines(lines)
+    assert result["failure"] == {"category": "benchmark_crash", "evidence": "[rank0]: ValueError: max_model_len is too small"}
+
+
+# --- before 2025-10 vLLM printed no failed count (#26478): the requests that did not complete ----
+
+# benchmark_serving.py of 2024-09 (v0.6.x): print(args) first, then the table without
+# "Failed requests". vllm#11167: --num-prompts 100 gave "Successful requests: 97".
+def serving_2024_log(num_prompts: int, successful: int) -> list[str]:
+    return [
+        f"Namespace(backend='vllm', base_url=None, host='localhost', port=8000, endpoint='/v1/completions', "
+        f"dataset_name='sharegpt', model='meta-llama/Llama-2-7b-hf', num_prompts={num_prompts}, request_rate=inf, "
+        "seed=0, save_result=False)",
+        "Starting initial single prompt test run...",
+        "Initial test run completed. Starting main benchmark run...",
+        "Traffic request rate: inf",
+        f"100%|██████████| {num_prompts}/{num_prompts} [00:12<00:00, 80.00it/s]",
+        title(" Serving Benchmark Result ", "="),
+        row("Successful requests:", successful),
+        row("Benchmark duration (s):", "12.50"),
+        row("Total input tokens:", 7400),
+        row("Total generated tokens:", 4736),
+        row("Request throughput (req/s):", "2.96"),
+        row("Output token throughput (tok/s):", "378.88"),
+        title("Time to First Token", "-"),
+        row("Mean TTFT (ms):", "40.10"),
+        row("Median TTFT (ms):", "38.00"),
+        row("P99 TTFT (ms):", "90.00"),
+        "=" * 50,
+    ]
+
+
+def test_most_requests_missing_from_a_2024_table_is_requests_failed() -> None:
+    result = parse_lines(serving_2024_log(num_prompts=1000, successful=37))
+    assert (result["status"], result["metrics"]["completed"]) == ("ok", 37)
+    assert result["failure"] == {
+        "category": "requests_failed",
+        "evidence": row("Successful requests:", 37).strip()
+        + "\nnum_prompts=1000: 963 requests did not complete (this vLLM version prints no failed count)",
+    }
+    assert "num_prompts" not in result["metrics"]  # a setting, not a measurement
+
+
+def test_a_few_requests_missing_from_a_2024_table_is_no_failure() -> None:
+    # vllm#11167's 97 of 100: the result stands (failed <= completed, as with "Failed requests").
+    result = parse_lines(serving_2024_log(num_prompts=100, successful=97))
+    assert (result["status"], result["failure"]) == ("ok", None)
+
+
+def test_the_namespace_of_one_run_does_not_judge_the_next() -> None:
+    # Two invocations in one log; the second printed no Namespace (cut from the paste).
+    lines = serving_2024_log(num_prompts=100, successful=97) + serving_2024_log(num_prompts=1000, successful=37)[1:]
+    result = parse_lines(lines)
+    assert [run["status"] for run in result["runs"]] == ["ok", "ok"]
+    assert (result["metrics"]["completed"], result["failure"]) == (37, None)
+
+
+def test_most_requests_missing_from_a_2024_result_file_is_requests_failed() -> None:
+    # --save-result of 2024-10: "errors" has one entry per request, "" for those that completed.
+    errors = ["Bad Request"] * 963 + [""] * 37
+    result = parse_lines([serving_json(num_prompts=1000, completed=37, errors=errors)])
+    assert result["failure"] == {
+        "category": "requests_failed",
+        "evidence": '"completed": 37\nnum_prompts=1000: 963 requests did not complete '
+        "(this vLLM version prints no failed count)",
+    }
+
+
+def test_a_failed_count_in_the_result_wins_over_num_prompts() -> None:
+    # 2025-10+: "failed" is there; num_prompts then says nothing more.
+    result = parse_lines([serving_json(num_prompts=1000, completed=300, failed=0)])
+    assert (result["status"], result["failure"]) == ("ok", None)
