@@ -18,9 +18,22 @@ class GitError(RuntimeError):
         self.stderr = stderr
 
 
+# Variables that point git at another repository, index or object store than the
+# one a command names (a Snakemake run started from a git hook has GIT_DIR set).
+_REDIRECTS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+)
+
+
 def _env() -> dict[str, str]:
-    # No pager, no prompts, no hooks from the user's templates: legs must be hermetic.
-    env = dict(os.environ)
+    # No pager, no prompts, no hooks from the user's templates, no redirection: legs must be hermetic.
+    env = {key: value for key, value in os.environ.items() if key not in _REDIRECTS}
     env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"})
     return env
 

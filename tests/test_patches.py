@@ -199,3 +199,19 @@ def test_patch_touching_cuda_needs_a_rebuild(tmp_path):
     )
     assert compiled_sources(patch) == ["csrc/attention.cu"]
     assert compiled_sources(write_patch(tmp_path, ESCAPES["dotdot"])) == []
+
+
+def test_a_git_dir_in_the_environment_does_not_redirect_the_leg(tmp_path, leg, monkeypatch):
+    # Snakemake started from a git hook (or a shell that exported GIT_DIR) must still work on the leg's copy.
+    repo, commits, _, _ = leg
+    head_before = git(repo, "rev-parse", "HEAD")
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(repo))
+    copy = tmp_path / "legs" / "human"
+    gitops.checkout_detached(repo, commits[1], copy)
+    assert "x * (x - 1) // 2" in (copy / "engine.py").read_text()
+    assert gitops.tree_id(copy) == gitops.git_text(["rev-parse", f"{commits[1]}^{{tree}}"], cwd=copy)
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_WORK_TREE")
+    assert git(repo, "rev-parse", "HEAD") == head_before
+    assert git(repo, "status", "--porcelain") == ""
