@@ -17,7 +17,12 @@ onstart:
     gc.enable()
 
 
-configfile: "config/config.yaml"
+# The demo suite runs when no suite is named. Snakemake would merge a
+# --configfile into it, and demo settings (agents, images, docker options) would
+# leak into a real suite wherever it leaves a key out, so a named suite replaces it.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "report/workflow.rst"

@@ -23,3 +23,16 @@ def test_dry_run_plans_every_leg(tmp_path):
     proc = snakemake(copy_project(tmp_path / "p"), "-n", "--cores", "1", "--resources", "gpu=1")
     assert proc.returncode == 0, proc.stderr
     assert "metrics" in proc.stdout
+
+
+def test_a_named_suite_does_not_inherit_the_demo_settings(tmp_path):
+    # Snakemake merges --configfile into the workflow's configfile; the demo's agents,
+    # images and docker options must not leak into a suite that leaves them out.
+    project = copy_project(tmp_path / "p")
+    (project / "own.yaml").write_text("suite: own\nrepo: builtin:demo\ncommits: demo/commits.csv\nruntime: docker\n")
+    proc = snakemake(project, "-n", "-p", "--configfile", "own.yaml", "--cores", "1", "--resources", "gpu=1")
+    assert proc.returncode == 0, proc.stderr
+    assert "leg=human" in proc.stdout
+    assert "leg=agent-" not in proc.stdout  # the demo's agents alpha and beta
+    assert "patchbench-demo/" not in proc.stdout  # the demo's image names
+    assert '"build": false' in proc.stdout  # the schema's default, not the demo's
