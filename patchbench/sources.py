@@ -103,8 +103,17 @@ def agent_sources(agent: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def config_agents(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Agent name -> sources, from a suite config's ``agents: [{name, sources | patches}]``."""
-    return {agent["name"]: agent_sources(agent) for agent in config.get("agents") or []}
+    """Agent name -> sources, from a suite config's ``agents: [{name, sources | patches}]``.
+
+    Two agents of one name would silently become one (the second's patches
+    lost): that is a config error.
+    """
+    agents: dict[str, list[dict[str, Any]]] = {}
+    for agent in config.get("agents") or []:
+        if agent["name"] in agents:
+            raise ValueError(f"agent {agent['name']!r} is configured twice; give each agent its own name")
+        agents[agent["name"]] = agent_sources(agent)
+    return agents
 
 
 def parse_source_arg(text: str) -> dict[str, Any]:

@@ -51,10 +51,20 @@ def test_reads_plain_sheets(tmp_path: Path, suffix: str, sep: str):
         ("list.json", '["abc"]', "item 0 is not an object"),
         ("scalar.json", "42", "expected a JSON object or list"),
         ("nohex.json", '{"xyz": {"perf_command": "x"}}', "is not a 7-40 digit hex SHA"),
-        ("badparent.csv", "commit,parent_commit\n" + "a" * 40 + ",HEAD~1\n", "is not a hex SHA"),
+        ("badparent.csv", "commit,parent_commit\n" + "a" * 40 + ",HEAD~1\n", "is not a 7-40 digit hex SHA"),
         ("twice.csv", "commit\n" + "a" * 8 + "\n" + "a" * 8 + "\n", "listed twice"),
+        ("short-and-full.csv", "commit\n" + "a" * 8 + "\n" + "a" * 40 + "\n", "listed twice"),
         ("nocolumn.csv", "sha,parent\nabc,def\n", "needs a 'commit' column"),
         ("table.xlsx", "", "unknown commit table type"),
+        ("empty.json", "[]", "lists no commits"),
+        ("header-only.csv", "commit,parent_commit\n", "lists no commits"),
+        ("own-parent.csv", "commit,parent_commit\n" + "a" * 40 + "," + "a" * 12 + "\n", "is its own parent_commit"),
+        ("dupkey.json", '{"aaaaaaaa": {"perf_command": "x"}, "aaaaaaaa": {"perf_command": "y"}}', "appears twice"),
+        ("number.json", '[{"commit": 1234567, "perf_command": "x"}]', "commit is int 1234567, expected text"),
+        ("list-cmd.json", '[{"commit": "aaaaaaaa", "perf_command": ["python", "x.py"]}]', "perf_command is list"),
+        ("disagree.json", '{"aaaaaaaa": {"commit_full": "' + "b" * 40 + '"}}', "the commit columns disagree"),
+        ("comma.csv", "commit,perf_command\n" + "a" * 8 + ",python x.py --dtype a,b\n", "line 2: 3 cells under 2"),
+        ("unclosed.csv", "commit,perf_command\n" + "a" * 8 + ',"python x.py\n' + "b" * 8 + ",y\n", "never closes"),
     ],
 )
 def test_malformed_tables_get_a_clear_error(tmp_path: Path, name: str, text: str, message: str):
@@ -69,4 +79,22 @@ def test_binary_table_is_a_clear_error(tmp_path: Path):
     path = tmp_path / "commits.csv"
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(CommitTableError, match="not UTF-8"):
+        read_commit_table(path)
+
+
+def test_sheet_cells_may_span_lines_and_errors_name_the_physical_line(tmp_path: Path):
+    # A quoted command over two lines stays one cell; a bad SHA after it is reported at its own line.
+    sheet = tmp_path / "commits.csv"
+    sheet.write_text("\ufeffCommit,Perf_Command\n\n" + "a" * 8 + ',"python x.py\n--model m"\nnot-a-sha,y\n')
+    with pytest.raises(CommitTableError, match="line 5: commit 'not-a-sha'"):
+        read_commit_table(sheet)
+    sheet.write_text("\ufeffCommit,Perf_Command\n\n" + "a" * 8 + ',"python x.py\n--model m"\n')
+    (record,) = read_commit_table(sheet)
+    assert (record.commit, record.perf_command) == ("a" * 8, "python x.py\n--model m")
+
+
+def test_a_table_that_is_a_folder_is_a_clear_error(tmp_path: Path):
+    path = tmp_path / "commits.csv"
+    path.mkdir()
+    with pytest.raises(CommitTableError, match="cannot read the commit table"):
         read_commit_table(path)

@@ -24,6 +24,7 @@ from patchbench.sources import (
     SourceError,
     agent_sources,
     collect,
+    config_agents,
     coverage,
     format_coverage,
     parse_source_arg,
@@ -479,3 +480,10 @@ def test_cli_uses_a_cached_hub_dataset_without_the_network(tmp_path):
         (C, "missing", ""),
         (D, "missing", ""),
     ]
+
+
+def test_two_agents_of_one_name_are_a_config_error():
+    # One would silently replace the other, and its patches would be lost.
+    config = {"agents": [{"name": "alpha", "patches": "a"}, {"name": "alpha", "patches": "b"}]}
+    with pytest.raises(ValueError, match="agent 'alpha' is configured twice"):
+        config_agents(config)
