@@ -34,6 +34,14 @@ _DATA_FILE = re.compile(r"\.(?:json|jsonl|txt|csv|parquet|arrow)$")
 # Values that look like paths but are URL paths on the server, not files.
 _URL_FLAGS = frozenset({"--endpoint", "--base-url", "--served-model-name"})
 _DATASET_FLAGS = frozenset({"--dataset", "--dataset-path"})
+# Commands run without a shell: these would reach the benchmark as arguments.
+_SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&", ">", ">>", "<", "2>", "2>&1", "&>"})
+_SHELL_EXPANSION = re.compile(r"\$\(|`")
+_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)=")
+# Environment variables that change which code runs, not how the benchmark runs.
+_CODE_VARIABLES = frozenset(
+    {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "BASH_ENV"}
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) ->
     except ValueError as exc:
         add(failures.BAD_ARGUMENTS, f"perf_command cannot be split: {exc}")
         return found
+    _check_shell(raw, add)
     command = normalize(raw, rules)
     _check_script(raw, command, rules, add)
     if command.kind is None:
@@ -84,6 +93,21 @@ def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) ->
         add(failures.GPU_REQUIREMENT, f"needs {needed} GPUs (tensor x pipeline x data parallel), the host offers {gpus}")
     _check_model(record, find_value(command.items, "--model"), add)
     return sorted(found, key=lambda f: f.severity != ERROR)
+
+
+def _check_shell(raw: list[str], add: Any) -> None:
+    """Shell syntax (never interpreted: commands run without a shell) and variables that swap the code that runs."""
+    syntax = [t for t in raw if t in _SHELL_OPERATORS or t.endswith(";") or _SHELL_EXPANSION.search(t)]
+    if syntax:
+        add(failures.BAD_ARGUMENTS, f"shell syntax in perf_command ({' '.join(syntax)}): it runs without a shell")
+    assignments = []
+    for token in raw[1:] if raw[:1] == ["env"] else raw:  # "VAR=1 python ..." or "env VAR=1 python ..."
+        if not (match := _ASSIGNMENT.match(token)):
+            break
+        assignments.append(match[1])
+    swapped = [name for name in assignments if name in _CODE_VARIABLES]
+    if swapped:
+        add(failures.BAD_ARGUMENTS, f"perf_command sets {', '.join(swapped)}, which changes what code runs")
 
 
 def _local_paths(items: list[list[str]]) -> list[str]:

@@ -84,3 +84,25 @@ def test_cli_malformed_mapping_is_a_clear_error(tmp_path):
     patchbench = str(Path(sys.executable).parent / "patchbench")
     proc = subprocess.run([patchbench, "lint", "--mapping", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2 and "entry '015069b0' is not an object" in proc.stderr
+
+
+def test_shell_syntax_and_code_swapping_variables_are_errors():
+    # Commands run without a shell: "&&", "$(...)" and "> file" would reach the benchmark as
+    # arguments; PYTHONPATH or LD_PRELOAD would change what code runs on the host.
+    cases = {
+        "python benchmarks/benchmark_latency.py --model m && rm -rf ~": "shell syntax in perf_command (&&)",
+        "python benchmarks/benchmark_latency.py --model $(cat m.txt)": "shell syntax in perf_command ($(cat",
+        "python benchmarks/benchmark_latency.py --model m > out.txt": "shell syntax in perf_command (>)",
+        "PYTHONPATH=/tmp/x python benchmarks/benchmark_latency.py --model m": "sets PYTHONPATH",
+        "env LD_PRELOAD=/tmp/x.so python benchmarks/benchmark_latency.py --model m": "sets LD_PRELOAD",
+    }
+    for command, message in cases.items():
+        first = blocking(lint_record(CommitRecord(commit="c" * 40, parent="d" * 40, perf_command=command), 1, RULES))
+        assert (first.code, first.severity) == ("bad_arguments", ERROR), command
+        assert message in first.message, (command, first.message)
+    # ISO-Bench's own assignments are benchmark settings, not code swaps.
+    fine = CommitRecord(
+        commit="e" * 40, parent="f" * 40,
+        perf_command="VLLM_USE_V1=1 python benchmarks/benchmark_latency.py --model m --hf-overrides PATH=x",
+    )  # fmt: skip
+    assert blocking(lint_record(fine, 1, RULES)) is None
