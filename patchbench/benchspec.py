@@ -87,7 +87,9 @@ def gpus_needed(items: list[list[str]]) -> int:
                 sizes[axis] = int(value)
             except ValueError:
                 raise SpecError(failures.BAD_ARGUMENTS, f"{item[0]} {value!r} is not a number") from None
-    return max(1, sizes["tp"] * sizes["pp"] * sizes["dp"])
+            if sizes[axis] < 1:
+                raise SpecError(failures.BAD_ARGUMENTS, f"{item[0]} {value!r} is not a size of at least 1")
+    return sizes["tp"] * sizes["pp"] * sizes["dp"]
 
 
 def build_spec(

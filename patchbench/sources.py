@@ -533,8 +533,11 @@ def _mtime_stamp(path: Path) -> str:
 
 def _is_blank(path: Path) -> bool:
     """True for an empty or whitespace-only file; stops at the first real byte, so it is cheap."""
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 16):
-            if chunk.strip():
-                return False
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 16):
+                if chunk.strip():
+                    return False
+    except OSError as exc:
+        raise SourceError(f"cannot read the patch file {path}: {exc.strerror}") from None
     return True

@@ -36,6 +36,8 @@ def test_detects_benchmark_type(command, kind):
         ("bash run.sh", failures.UNSUPPORTED_BENCHMARK),
         ("python benchmarks/benchmark_latency.py --model 'unterminated", failures.BAD_ARGUMENTS),
         ("python benchmarks/benchmark_latency.py -tp eight", failures.BAD_ARGUMENTS),
+        ("python benchmarks/benchmark_latency.py -tp 0", failures.BAD_ARGUMENTS),
+        ("python benchmarks/benchmark_latency.py --pipeline-parallel-size -1", failures.BAD_ARGUMENTS),
     ],
 )
 def test_commands_that_cannot_run_name_their_category(command, category):
