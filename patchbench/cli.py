@@ -29,15 +29,11 @@ def cmd_parse_metrics(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     from patchbench import config
-    from patchbench.commits import CommitTableError, read_commit_table
+    from patchbench.commits import read_commit_table
     from patchbench.lint import ERROR, lint_table
 
     rules = (config.load(args.configfile) if args.configfile else config.defaults())["normalization"]
-    try:
-        records = read_commit_table(args.mapping)
-    except CommitTableError as exc:
-        print(f"patchbench lint: {exc}", file=sys.stderr)
-        return 2
+    records = read_commit_table(args.mapping)
     findings = lint_table(records, args.gpus, rules)
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2))
@@ -129,7 +125,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     import yaml
 
     from patchbench import sources
-    from patchbench.commits import CommitTableError, read_commit_table
+    from patchbench.commits import read_commit_table
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     try:
@@ -146,7 +142,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         records = read_commit_table(table)
         rows = sources.coverage({name: sources.collect(found, records) for name, found in agents.items()})
         labels = {name: [sources.source_label(s) for s in found] for name, found in agents.items()}
-    except (OSError, yaml.YAMLError, sources.SourceError, CommitTableError) as exc:
+    except (OSError, yaml.YAMLError) as exc:
         print(f"patchbench coverage: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(rows, indent=2) if args.json else sources.format_coverage(rows, labels).rstrip("\n"))
@@ -230,8 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from patchbench.commits import CommitTableError
+    from patchbench.config import ConfigError
+    from patchbench.sources import SourceError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ConfigError, CommitTableError, SourceError) as exc:
+        # Bad input, not a bug: one line that names the file, no traceback.
+        print(f"patchbench {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

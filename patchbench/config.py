@@ -15,6 +15,10 @@ import yaml
 SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
 
 
+class ConfigError(ValueError):
+    """A suite config that cannot be used; the message names the file and what is wrong."""
+
+
 def validated(config: dict[str, Any]) -> dict[str, Any]:
     """``config`` checked against the schema, with every default filled in."""
     from snakemake.utils import validate
@@ -27,8 +31,16 @@ def validated(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return validated(yaml.safe_load(handle) or {})
+    from snakemake.exceptions import WorkflowError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a suite config is a mapping of keys, not {type(data).__name__}")
+        return validated(data)
+    except (OSError, yaml.YAMLError, WorkflowError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def defaults() -> dict[str, Any]:

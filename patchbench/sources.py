@@ -111,7 +111,7 @@ def config_agents(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     agents: dict[str, list[dict[str, Any]]] = {}
     for agent in config.get("agents") or []:
         if agent["name"] in agents:
-            raise ValueError(f"agent {agent['name']!r} is configured twice; give each agent its own name")
+            raise SourceError(f"agent {agent['name']!r} is configured twice; give each agent its own name")
         agents[agent["name"]] = agent_sources(agent)
     return agents
 

@@ -86,6 +86,19 @@ def test_cli_malformed_mapping_is_a_clear_error(tmp_path):
     assert proc.returncode == 2 and "entry '015069b0' is not an object" in proc.stderr
 
 
+def test_cli_invalid_config_is_one_clear_line(tmp_path):
+    config = tmp_path / "suite.yaml"
+    config.write_text("suite: s\nrepo: 1\ncommits: c.csv\n")
+    patchbench = str(Path(sys.executable).parent / "patchbench")
+    mapping = str(ISOBENCH / "benchmark_mode_mapping.json")
+    proc = subprocess.run(
+        [patchbench, "lint", "--mapping", mapping, "--configfile", str(config)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"patchbench lint: {config}: ") and "1 is not of type 'string'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_shell_syntax_and_code_swapping_variables_are_errors():
     # Commands run without a shell: "&&", "$(...)" and "> file" would reach the benchmark as
     # arguments; PYTHONPATH or LD_PRELOAD would change what code runs on the host.
