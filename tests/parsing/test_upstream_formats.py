@@ -218,16 +218,6 @@ def test_a_whole_2026_serve_log_with_failed_request_tracebacks() -> None:
 # --- what log collectors and editors do to the same output -----------------------------------------
 
 
-def test_github_actions_and_docker_time_stamps_before_every_line() -> None:
-    # GitHub Actions' raw log: "2025-05-30T20:38:10.1234567Z " (7 fraction digits);
-    # docker logs -t / kubectl logs --timestamps: RFC 3339 with nanoseconds.
-    stamps = ["2025-05-30T20:38:10.1234567Z ", "2025-05-30T20:38:10.123456789+00:00 "]
-    lines = [stamps[index % 2] + line for index, line in enumerate(SERVE_2026_LOG)]
-    result = parse_lines(lines)
-    assert (result["status"], result["failure"]) == ("ok", None)
-    assert result["metrics"] == pytest.approx(SERVE_2026_METRICS)
-
-
 def test_time_stamped_traceback_is_still_followed_to_its_exception() -> None:
     # A failed `vllm bench serve` in a CI log: the server is not there.
     lines = [
@@ -444,9 +434,15 @@ def test_time_stamps_keep_the_frames_that_tell_a_tracebacks_origin(path: str, ca
     assert result["failure"] == {"category": category, "evidence": "ValueError: boom"}
 
 
-# --- more log collectors: each puts its own prefix before every line -------------------------
+# --- log collectors: each puts its own prefix before every line -------------------------
 
 COLLECTOR_PREFIXES = {
+    # GitHub Actions' raw log ("...1234567Z ", 7 fraction digits); docker logs -t and
+    # kubectl logs --timestamps (RFC 3339 with nanoseconds).
+    "github actions, docker logs -t": lambda index: (
+        "2025-05-30T20:38:10.1234567Z ",
+        "2025-05-30T20:38:10.123456789+00:00 ",
+    )[index % 2],
     # docker compose logs (v2 "service-1", v1 "service_1"), padded to the longest name.
     "docker compose": lambda index: ("vllm-bench-1  | ", "bench_1       | ")[index % 2],
     # docker compose logs -t: the service, then the time stamp.
