@@ -166,10 +166,12 @@ def vetted_changes(worktree: Path, patch_file: Path) -> PatchChanges:
     if size > MAX_PATCH_BYTES:  # judged before the file is read
         raise PatchRejected(f"patch is {size} bytes, above the limit of {MAX_PATCH_BYTES}")
     reason = unsafe_reason(patch_file.read_bytes())
-    changes = None if reason else read_changes(patch_file, worktree)
-    reason = reason or (changes.unsafe_reason(worktree) if changes else None)
-    if reason or changes is None:
-        raise PatchRejected(reason or "not a patch")
+    if reason:
+        raise PatchRejected(reason)
+    changes = read_changes(patch_file, worktree)
+    reason = changes.unsafe_reason(worktree)
+    if reason:
+        raise PatchRejected(reason)
     return changes
 
 
