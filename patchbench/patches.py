@@ -116,9 +116,8 @@ def read_changes(patch_file: Path, cwd: Path) -> PatchChanges:
         summary = git(["apply", "--summary", str(patch_file)], cwd=cwd).decode("utf-8", "replace")
     except GitError as exc:
         raise PatchRejected(f"git cannot read it as a patch: {_evidence(exc.stderr)}") from None
-    # "added<TAB>deleted<TAB>path<NUL>", or for a rename "added<TAB>deleted<TAB><NUL>old<NUL>new<NUL>".
-    fields = numstat.split("\0")
-    targets = [field.rsplit("\t", 1)[-1] for field in fields if field]
+    # "added<TAB>deleted<TAB>path<NUL>" per file; a rename or copy lists only its new name.
+    targets = [path for path in (field.rsplit("\t", 1)[-1] for field in numstat.split("\0")) if path]
     modes = tuple(int(mode, 8) for mode in _SUMMARY_MODE.findall(summary))
     text = patch_file.read_bytes().decode("utf-8", "surrogateescape")
     sources = []
