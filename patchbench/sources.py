@@ -312,10 +312,13 @@ def _checked_kind(source: dict[str, Any]) -> str:
 
 def _diff_dir_candidates(directory: Path, label: str, index: _CommitIndex) -> Iterator[PatchCandidate]:
     for path in _listing(directory, label, files=True):
-        if path.suffix == ".diff":
+        if path.suffix == ".diff" and _SHA.match(path.stem.lower()):
             commit = index.resolve(path.stem, f"{label}: {path.name}")
             if commit:
                 yield _candidate(commit, path, label, None, "")
+        elif path.suffix.lower() in (".diff", ".patch"):
+            # Looks like a patch, but no commit can be read from its name: say so, or it is a silent missing_patch.
+            log.warning("%s: ignored %s: patch files are named <commit>.diff (7 to 40 hex digits)", label, path.name)
 
 
 def _trajectory_candidates(root: Path, repo: str | None, label: str, index: _CommitIndex) -> Iterator[PatchCandidate]:

@@ -127,6 +127,18 @@ def test_a_short_table_commit_matches_a_full_sha_patch(tmp_path):
     assert choices[A[:8]].chosen.path == tmp_path / "alpha" / f"{A}.diff"
 
 
+def test_patch_files_named_otherwise_are_a_warning(tmp_path, records, caplog):
+    # A browser's "(1)", a .patch export, an upper-case suffix: none names its commit the way
+    # diff_dir reads it, and each would otherwise be a silent missing_patch.
+    for name in (f"{A} (1).diff", f"{B}.patch", f"{C}.DIFF"):
+        write(tmp_path / "alpha" / name, DIFF)
+    with caplog.at_level(logging.WARNING):
+        choices = collect([{"kind": "diff_dir", "path": "alpha"}], records, tmp_path)
+    assert {c.status for c in choices.values()} == {"missing"}
+    for name in (f"{A} (1).diff", f"{B}.patch", f"{C}.DIFF"):
+        assert f"ignored {name}: patch files are named <commit>.diff" in caplog.text
+
+
 def test_a_missing_directory_is_a_warning_not_an_error(tmp_path, records, caplog):
     with caplog.at_level(logging.WARNING):
         choices = collect([{"kind": "diff_dir", "path": "nowhere"}], records, tmp_path)
