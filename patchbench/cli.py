@@ -122,29 +122,24 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_coverage(args: argparse.Namespace) -> int:
     import logging
 
-    import yaml
-
+    from patchbench import config as suite_config
     from patchbench import sources
     from patchbench.commits import read_commit_table
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
-    try:
-        config = (yaml.safe_load(args.configfile.read_text(encoding="utf-8")) or {}) if args.configfile else {}
-        table = args.commits or config.get("commits")
-        if not table:
-            raise sources.SourceError("give --commits TABLE or a --configfile with 'commits'")
-        agents = sources.config_agents(config)
-        for text in args.agent:
-            name, sep, source = text.partition("=")
-            if not (name and sep):
-                raise sources.SourceError(f"--agent {text!r}: expected NAME=SOURCE")
-            agents.setdefault(name, []).append(sources.parse_source_arg(source))
-        records = read_commit_table(table)
-        rows = sources.coverage({name: sources.collect(found, records) for name, found in agents.items()})
-        labels = {name: [sources.source_label(s) for s in found] for name, found in agents.items()}
-    except (OSError, yaml.YAMLError) as exc:
-        print(f"patchbench coverage: {exc}", file=sys.stderr)
-        return 2
+    config = suite_config.load(args.configfile) if args.configfile else {}
+    table = args.commits or config.get("commits")
+    if not table:
+        raise sources.SourceError("give --commits TABLE or a --configfile with 'commits'")
+    agents = sources.config_agents(config)
+    for text in args.agent:
+        name, sep, source = text.partition("=")
+        if not (name and sep):
+            raise sources.SourceError(f"--agent {text!r}: expected NAME=SOURCE")
+        agents.setdefault(name, []).append(sources.parse_source_arg(source))
+    records = read_commit_table(table)
+    rows = sources.coverage({name: sources.collect(found, records) for name, found in agents.items()})
+    labels = {name: [sources.source_label(s) for s in found] for name, found in agents.items()}
     print(json.dumps(rows, indent=2) if args.json else sources.format_coverage(rows, labels).rstrip("\n"))
     return 0
 

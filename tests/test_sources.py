@@ -451,7 +451,7 @@ def test_cli_offline_download_fails_with_the_dataset_named(tmp_path):
     commit_table(tmp_path)
     write(
         tmp_path / "suite.yaml",
-        "commits: commits.csv\nagents:\n  - name: trae\n    sources:\n"
+        "suite: s\nrepo: builtin:demo\ncommits: commits.csv\nagents:\n  - name: trae\n    sources:\n"
         "      - {kind: trajectories, hf_dataset: patchbench-tests/no-such-dataset, repo: vllm}\n",
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
@@ -477,7 +477,7 @@ def test_cli_uses_a_cached_hub_dataset_without_the_network(tmp_path):
     patch = write(cached / "snapshots" / revision / "vllm" / A[:8] / "model_patch.diff", DIFF)
     write(
         tmp_path / "suite.yaml",
-        "commits: commits.csv\nagents:\n  - name: trae\n    sources:\n"
+        "suite: s\nrepo: builtin:demo\ncommits: commits.csv\nagents:\n  - name: trae\n    sources:\n"
         "      - {kind: trajectories, hf_dataset: ISO-Bench/trae-gpt5-trajectories, repo: vllm}\n",
     )
     # A dead endpoint: any network call would fail the run.
