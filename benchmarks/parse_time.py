@@ -66,10 +66,10 @@ def plan_seconds(workdir: Path, configfile: Path, repeat: int) -> tuple[float, i
     code = f"""
 import time, yaml
 from snakemake.utils import validate
-from patchbench.plan import plan_suite
+from patchbench.plan.suite import plan_suite
 config = yaml.safe_load(open({str(workdir / "config/config.yaml")!r}))
 config.update(yaml.safe_load(open({str(configfile)!r})))
-validate(config, {str(workdir / "config/schema.yaml")!r})
+validate(config, {str(workdir / "patchbench/schemas/config.schema.yaml")!r})
 times = []
 for _ in range({repeat}):
     began = time.perf_counter()

@@ -29,8 +29,8 @@ def cmd_parse_metrics(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     from patchbench import config
-    from patchbench.commits import read_commit_table
-    from patchbench.lint import ERROR, lint_table
+    from patchbench.plan.commits import read_commit_table
+    from patchbench.plan.lint import ERROR, lint_table
 
     rules = (config.load(args.configfile) if args.configfile else config.defaults())["normalization"]
     records = read_commit_table(args.mapping)
@@ -47,25 +47,25 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_clone(args: argparse.Namespace) -> int:
-    from patchbench.target import materialize
+    from patchbench.target.clone import materialize
 
     materialize(args.repo, args.dest, args.out)
     return 0
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
-    from patchbench import atomic
-    from patchbench.commitspec import resolve_spec
+    from patchbench import artifacts
+    from patchbench.spec.resolve import resolve_spec
 
-    atomic.write_json(args.out, resolve_spec(args.params, args.repo))
+    artifacts.write_json(args.out, resolve_spec(args.params, args.repo))
     return 0
 
 
 def cmd_leg_patch(args: argparse.Namespace) -> int:
-    from patchbench import atomic
-    from patchbench.revisions import leg_patch
+    from patchbench import artifacts
+    from patchbench.target.revisions import leg_patch
 
-    atomic.write_bytes(args.out, leg_patch(args.params, repo=args.repo, agent_patch=args.agent_patch))
+    artifacts.write_bytes(args.out, leg_patch(args.params, repo=args.repo, agent_patch=args.agent_patch))
     return 0
 
 
@@ -89,27 +89,30 @@ def cmd_leg_run(args: argparse.Namespace) -> int:
 
 
 def cmd_leg_metrics(args: argparse.Namespace) -> int:
-    from patchbench import atomic, legresult
+    from patchbench import artifacts
+    from patchbench.results import metrics
 
     if len(args.leg_files) not in (0, 2):
         raise SystemExit("patchbench leg metrics: give the leg's image.tag and run.log, or neither (a skipped leg)")
     image_tag, run_log = args.leg_files or (None, None)
-    result = legresult.build(args.params, spec=args.spec, image_tag=image_tag, run_log=run_log)
-    atomic.write_json(args.out, result)
+    result = metrics.build(args.params, spec=args.spec, image_tag=image_tag, run_log=run_log)
+    artifacts.write_json(args.out, result)
     return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from patchbench import atomic, summary
+    from patchbench import artifacts
+    from patchbench.results import summary
 
     df = summary.frame(summary.leg_rows(summary.load_results(args.metrics), args.primary))
-    atomic.write_text(args.out, df.to_csv(index=False))
+    artifacts.write_text(args.out, df.to_csv(index=False))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from patchbench import report, summary
-    from patchbench.reporting.comparison import read_labels
+    from patchbench.reporting import report
+    from patchbench.results import summary
+    from patchbench.reporting.versus import read_labels
 
     labels = read_labels(args.labels) if args.labels else None
     md, html = report.render(
@@ -123,24 +126,26 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     import logging
 
     from patchbench import config as suite_config
-    from patchbench import sources
-    from patchbench.commits import read_commit_table
+    from patchbench.sources.choice import collect
+    from patchbench.sources.coverage import coverage, format_coverage
+    from patchbench.sources.kinds import SourceError, config_agents, parse_source_arg, source_label
+    from patchbench.plan.commits import read_commit_table
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     config = suite_config.load(args.configfile) if args.configfile else {}
     table = args.commits or config.get("commits")
     if not table:
-        raise sources.SourceError("give --commits TABLE or a --configfile with 'commits'")
-    agents = sources.config_agents(config)
+        raise SourceError("give --commits TABLE or a --configfile with 'commits'")
+    agents = config_agents(config)
     for text in args.agent:
         name, sep, source = text.partition("=")
         if not (name and sep):
-            raise sources.SourceError(f"--agent {text!r}: expected NAME=SOURCE")
-        agents.setdefault(name, []).append(sources.parse_source_arg(source))
+            raise SourceError(f"--agent {text!r}: expected NAME=SOURCE")
+        agents.setdefault(name, []).append(parse_source_arg(source))
     records = read_commit_table(table)
-    rows = sources.coverage({name: sources.collect(found, records) for name, found in agents.items()})
-    labels = {name: [sources.source_label(s) for s in found] for name, found in agents.items()}
-    print(json.dumps(rows, indent=2) if args.json else sources.format_coverage(rows, labels).rstrip("\n"))
+    rows = coverage({name: collect(found, records) for name, found in agents.items()})
+    labels = {name: [source_label(s) for s in found] for name, found in agents.items()}
+    print(json.dumps(rows, indent=2) if args.json else format_coverage(rows, labels).rstrip("\n"))
     return 0
 
 
@@ -221,9 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from patchbench.commits import CommitTableError
+    from patchbench.plan.commits import CommitTableError
     from patchbench.config import ConfigError
-    from patchbench.sources import SourceError
+    from patchbench.sources.kinds import SourceError
 
     args = build_parser().parse_args(argv)
     try:

@@ -1,8 +1,8 @@
 """Suite configs outside Snakemake (the CLI's tools), validated by the workflow's own schema.
 
-The schema lives in ``config/schema.yaml`` of this repository (patchbench is
-installed from its checkout); Snakemake's ``validate`` fills in its defaults,
-so the CLI and the workflow read a config the same way.
+The schema ships inside the package (``schemas/config.schema.yaml``), and
+Snakemake's ``validate`` fills in its defaults, so the CLI and the workflow
+read a config the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
+SCHEMA = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):

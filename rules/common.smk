@@ -7,13 +7,13 @@ from snakemake.utils import min_version, validate
 
 from pathlib import Path
 
-from patchbench import retry
-from patchbench.plan import Leg, plan_suite
+from patchbench.results import retry
+from patchbench.plan.suite import Leg, plan_suite
 
 min_version("9.0")
 
 
-validate(config, "../config/schema.yaml")
+validate(config, "../patchbench/schemas/config.schema.yaml")
 
 
 def gpu_limit():

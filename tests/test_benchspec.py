@@ -1,7 +1,7 @@
 import pytest
 
 from patchbench import failures
-from patchbench.benchspec import BenchSpec, SpecError, build_spec, render
+from patchbench.spec.benchspec import BenchSpec, SpecError, build_spec, render
 
 SERVER = "python -m vllm.entrypoints.openai.api_server --model {model} --host {host} --port {port}"
 FLAGS = ("--tensor-parallel-size", "-tp", "--dtype", "--enable-prefix-caching")

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from patchbench.commits import CommitTableError, read_commit_table
+from patchbench.plan.commits import CommitTableError, read_commit_table
 from tests.conftest import ISOBENCH
 
 

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from patchbench.compare import improvement_pct, lower_is_better, verdict
-from patchbench.summary import frame, leg_rows
+from patchbench.results.direction import improvement_pct, lower_is_better, verdict
+from patchbench.results.summary import frame, leg_rows
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from patchbench.demo import DEMO_DIR, DemoBuildError, build_demo_repo, load_history
+from patchbench.target.demo import DEMO_DIR, DemoBuildError, build_demo_repo, load_history
 
 PYTHON = sys.executable
 SLUGS = ["initial", "latency", "serving", "throughput", "eight-gpus"]

@@ -3,7 +3,7 @@
 from collections import Counter
 
 from patchbench import config
-from patchbench.plan import plan_suite
+from patchbench.plan.suite import plan_suite
 from tests.conftest import REPO_ROOT
 from tests.workflow import copy_project, snakemake
 

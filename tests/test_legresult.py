@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from patchbench import failures
-from patchbench.legresult import decide
+from patchbench.results.metrics import decide
 from tests.conftest import VLLM_OUTPUTS
 
 OK = {"status": "ok", "metrics": {"mean_ttft_ms": 1.0}, "runs": [{}], "failure": None}

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from patchbench import config
-from patchbench.commits import CommitRecord, read_commit_table
-from patchbench.lint import ERROR, REPAIRABLE, WARNING, blocking, lint_record, lint_table
+from patchbench.plan.commits import CommitRecord, read_commit_table
+from patchbench.plan.lint import ERROR, REPAIRABLE, WARNING, blocking, lint_record, lint_table
 from tests.conftest import ISOBENCH
 
 MAPPING = ISOBENCH / "benchmark_mode_mapping.json"

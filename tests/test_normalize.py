@@ -1,14 +1,14 @@
-"""The shipped normalization rules (config/schema.yaml defaults) on real ISO-Bench commands."""
+"""The shipped normalization rules (the config schema's defaults) on real ISO-Bench commands."""
 
 import shlex
 
 import pytest
 import yaml
 
-from patchbench.normalize import TargetFacts, normalize
-from tests.conftest import REPO_ROOT
+from patchbench.spec.normalize import TargetFacts, normalize
+from patchbench.config import SCHEMA
 
-RULES = yaml.safe_load((REPO_ROOT / "config" / "schema.yaml").read_text())["properties"]["normalization"]["default"]
+RULES = yaml.safe_load(SCHEMA.read_text())["properties"]["normalization"]["default"]
 
 
 def run(command, facts=None):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from patchbench import failures, gitops
-from patchbench.patches import check_and_apply, compiled_sources, git_unquote, unsafe_reason
+from patchbench.patches.vet import check_and_apply, compiled_sources, git_unquote, unsafe_reason
 from tests.conftest import commit_all, git
 
 

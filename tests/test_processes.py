@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from patchbench import processes
+from patchbench.runtime import processes
 
 
 def alive(pid: int) -> bool:

@@ -8,9 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from patchbench import cli, report, summary
+from patchbench import cli
+
+from patchbench.reporting import report
+
+from patchbench.results import summary
 from patchbench.reporting import plots
-from patchbench.reporting.comparison import LabelError, read_labels
+from patchbench.reporting.versus import LabelError, read_labels
 from tests.conftest import REPO_ROOT
 from tests.test_report_seed import AGENT_B, AGENT_C, TRAE, commit_id, seed_labels, seed_summary
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from patchbench import report
+from patchbench.reporting import report
 from tests.test_report_seed import seed_labels, seed_summary
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

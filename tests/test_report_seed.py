@@ -27,7 +27,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from patchbench import report, summary
+from patchbench.reporting import report
+
+from patchbench.results import summary
 
 N_COMMITS = 96
 TRAE, AGENT_B, AGENT_C = "trae-gpt5", "agent-b", "agent-c"

@@ -18,17 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from patchbench.commits import read_commit_table
-from patchbench.sources import (
-    PatchCandidate,
-    SourceError,
-    agent_sources,
-    collect,
-    config_agents,
-    coverage,
-    format_coverage,
-    parse_source_arg,
-)
+from patchbench.plan.commits import read_commit_table
+from patchbench.sources.choice import collect
+from patchbench.sources.coverage import coverage, format_coverage
+from patchbench.sources.kinds import SourceError, agent_sources, config_agents, parse_source_arg
+from patchbench.sources.scan import PatchCandidate
 
 # Four commits of a made-up table (the first two as ISO-Bench's RERUN_REPORT names them).
 A = "fa63e710c7fa5c5e2a2f3f4b9c1d0e8a7b6c5d4e"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from patchbench import failures
 from patchbench.parsing.hints import type_hint
 from patchbench.parsing.lines import log_level, strip_ansi, strip_log_prefix
-from patchbench.runlog import BENCHMARK_SECTION, MARK, SERVER_SECTION
+from patchbench.runtime.runlog import BENCHMARK_SECTION, MARK, SERVER_SECTION
 
 EVIDENCE_LINES = 5
 EVIDENCE_CHARS = 300

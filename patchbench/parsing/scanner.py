@@ -29,7 +29,7 @@ from patchbench.parsing.lines import (
     strip_service_prefix,
 )
 from patchbench.parsing.text import TABLE_TITLE, TextResults, is_table_rule
-from patchbench.runlog import MARK
+from patchbench.runtime.runlog import MARK
 
 # Only the most recent runs are listed; a log of thousands of sweeps stays bounded.
 MAX_RUNS = 1000

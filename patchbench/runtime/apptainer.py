@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from patchbench import failures
-from patchbench.digests import file_sha256
+from patchbench.artifacts import file_sha256
 from patchbench.failures import Failure
-from patchbench.runlog import RunLogWriter
-from patchbench.runtime import containers, images, serving
-from patchbench.runtime import prepare as stage
+from patchbench.runtime.runlog import RunLogWriter
+from patchbench.runtime import containers, images, run as run_stage
+from patchbench.runtime import image as image_stage
 
 DOCKER_SCHEME = "docker://"
 ENV_PREFIX = "APPTAINERENV_"  # how variables reach a --cleanenv container without appearing on its command line
@@ -86,7 +86,7 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
             params["images"], variant=params["variant"], suite=params["suite"], commit=tag["commit"], parent=tag["parent"]
         )
         if params["variant"] == "agent":
-            failure = stage.vet_patch(repo, tag["checkout"], patch, worktree) or stage.rebuild_check(
+            failure = image_stage.vet_patch(repo, tag["checkout"], patch, worktree) or image_stage.rebuild_check(
                 tag, patch, can_rebuild=False, why_not="the apptainer runtime cannot rebuild an image"
             )
             if failure:
@@ -107,7 +107,7 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
             tag.update(digest="sha256:" + file_sha256(sif), image_pulled=False, disk_gb=disk_gb)
         return None
 
-    stage.prepare_leg(params, runtime="apptainer", repo=repo, patch=patch, out=out, build=build)
+    image_stage.prepare_leg(params, runtime="apptainer", repo=repo, patch=patch, out=out, build=build)
 
 
 # ---------------------------------------------------------------- run
@@ -116,16 +116,16 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
 def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out: Path) -> None:
     """Run the leg's benchmark through ``apptainer exec``; write ``run.log``."""
     opener = functools.partial(_apptainer_executor, params=params, scratch=out.parent)
-    serving.run_leg(params, spec=spec, image_tag=image_tag, out=out, open_executor=opener)
+    run_stage.run_leg(params, spec=spec, image_tag=image_tag, out=out, open_executor=opener)
 
 
 @contextlib.contextmanager
 def _apptainer_executor(
     tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], scratch: Path
-) -> Iterator[serving.Executor]:
+) -> Iterator[run_stage.Executor]:
     settings, container = params["apptainer"], params["container"]
     if shutil.which(settings["executable"]) is None:
-        raise serving.LegFailure(
+        raise run_stage.LegFailure(
             Failure(failures.ENV_ERROR, f"{settings['executable']!r} is not installed on this host (not on PATH)")
         )
     token = containers.hf_token(container)
@@ -146,4 +146,4 @@ def _apptainer_executor(
         return wrap(argv), exec_env(dict(os.environ), {**base_env, **env})
 
     secrets = (token,) if token else ()
-    yield serving.ProcessExecutor(cwd=scratch, python=params["python"], command=command, secrets=secrets)
+    yield run_stage.ProcessExecutor(cwd=scratch, python=params["python"], command=command, secrets=secrets)

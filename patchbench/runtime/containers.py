@@ -3,7 +3,7 @@
 The Hugging Face token is read when a leg runs (from the configured variable,
 else the configured file), never from params: Snakemake records params and
 prints command lines. It reaches the container only as an environment
-variable and is scrubbed from captured output (``serving.redact``).
+variable and is scrubbed from captured output (``run_stage.redact``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from patchbench import failures, gpus
+from patchbench import failures
+
+from patchbench.runtime import gpus
 from patchbench.failures import Failure
-from patchbench.runtime.serving import LegFailure
+from patchbench.runtime.run import LegFailure
 
 PATCH_MOUNT = "/patchbench/patch.diff"
 HF_CACHE_MOUNT = "/root/.cache/huggingface"

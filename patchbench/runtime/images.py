@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from patchbench import atomic
+from patchbench import artifacts
 
 RECIPE_LABEL = "patchbench.recipe"
 PLACEHOLDERS = ("commit", "commit12", "parent", "parent12", "suite", "agent")
@@ -166,7 +166,7 @@ class ImageStore:
         with self._locked("images.lock"):
             state = json.loads(path.read_text()) if path.exists() else {}
             yield state
-            atomic.write_json(path, state)
+            artifacts.write_json(path, state)
 
     @contextlib.contextmanager
     def resolving(self, name: str) -> Iterator[None]:
@@ -206,7 +206,7 @@ class ImageStore:
         merged = merged_facts(self.leg_facts(me), facts)
         path = self._facts_path(me)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(path, merged)
+        artifacts.write_json(path, merged)
         return merged
 
     def _facts_path(self, me: str) -> Path:

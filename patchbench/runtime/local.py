@@ -4,7 +4,7 @@
 the commit itself for human), applies the agent's patch with ``git apply``
 (vetted first, never forced), runs the suite's setup command, and records the
 copy's content digest in ``image.tag``. ``run`` executes the commit's
-benchmark spec in that copy as child processes (see ``serving`` for how).
+benchmark spec in that copy as child processes (see ``run`` for how).
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from patchbench import failures, gitops, gpus, processes
+from patchbench import failures, gitops
+
+from patchbench.runtime import gpus, processes
 from patchbench.failures import Failure
-from patchbench.patches import check_and_apply
-from patchbench.runlog import RunLogWriter
-from patchbench.runtime import prepare as stage
-from patchbench.runtime import serving
+from patchbench.patches.vet import check_and_apply
+from patchbench.runtime.runlog import RunLogWriter
+from patchbench.runtime import image as image_stage
+from patchbench.runtime import run as run_stage
 
 # ---------------------------------------------------------------- prepare
 
@@ -40,7 +42,7 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
             tag["digest"] = gitops.tree_id(worktree)
         return failure
 
-    stage.prepare_leg(params, runtime="local", repo=repo, patch=patch, out=out, build=build)
+    image_stage.prepare_leg(params, runtime="local", repo=repo, patch=patch, out=out, build=build)
 
 
 def build_worktree(tag: dict[str, Any], *, repo: Path, log: Path) -> Failure | None:
@@ -50,7 +52,7 @@ def build_worktree(tag: dict[str, Any], *, repo: Path, log: Path) -> Failure | N
     gitops.checkout_detached(repo, tag["checkout"], worktree)
     if tag["variant"] == "agent":
         patch = Path(tag["patch"])
-        failure = check_and_apply(worktree, patch) or stage.rebuild_check(
+        failure = check_and_apply(worktree, patch) or image_stage.rebuild_check(
             tag, patch, can_rebuild=bool(tag["setup_command"]), why_not="no setup_command rebuilds them"
         )
         if failure:
@@ -91,16 +93,16 @@ def leg_env(worktree: Path, extra: dict[str, str]) -> dict[str, str]:
 def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out: Path) -> None:
     """Run the commit's benchmark spec in the leg's working copy; write ``run.log``."""
     opener = functools.partial(_worktree_executor, params=params, repo=repo, scratch=out.parent)
-    serving.run_leg(params, spec=spec, image_tag=image_tag, out=out, open_executor=opener)
+    run_stage.run_leg(params, spec=spec, image_tag=image_tag, out=out, open_executor=opener)
 
 
 @contextlib.contextmanager
 def _worktree_executor(
     tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], repo: Path, scratch: Path
-) -> Iterator[serving.Executor]:
+) -> Iterator[run_stage.Executor]:
     failure = ensure_worktree(tag, repo=repo, log=scratch / "setup.log")
     if failure:
-        raise serving.LegFailure(failure)
+        raise run_stage.LegFailure(failure)
     worktree = Path(tag["worktree"])
     writer.note("worktree", worktree)
     devices = {"CUDA_VISIBLE_DEVICES": gpus.visible_devices(gpu_ids, isolated=False)}
@@ -108,4 +110,4 @@ def _worktree_executor(
     def command(argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         return argv, leg_env(worktree, {**devices, **env})
 
-    yield serving.ProcessExecutor(cwd=worktree, python=params["python"] or sys.executable, command=command)
+    yield run_stage.ProcessExecutor(cwd=worktree, python=params["python"] or sys.executable, command=command)

@@ -27,11 +27,13 @@ import docker
 import docker.errors
 import pytest
 
-from patchbench import cli, commitspec, config, gitops
-from patchbench.plan import Leg, SuitePlan, plan_suite
-from patchbench.revisions import leg_patch
-from patchbench.runlog import read_annotations
-from patchbench.runtime.docker import API_VERSION, LABEL_SUITE
+from patchbench import cli, config, gitops
+
+from patchbench.spec import resolve
+from patchbench.plan.suite import Leg, SuitePlan, plan_suite
+from patchbench.target.revisions import leg_patch
+from patchbench.runtime.runlog import read_annotations
+from patchbench.runtime.docker.engine import API_VERSION, LABEL_SUITE
 from tests.conftest import commit_all, git
 
 BASE_IMAGE = os.environ.get("PATCHBENCH_BASE_IMAGE", "patchbench/python3:bookworm")
@@ -187,7 +189,7 @@ class Harness:
         return Run(read_annotations(run_log), run_log.read_text())
 
     def spec_of_commit(self) -> dict[str, Any]:
-        return commitspec.resolve_spec(self.plan().spec_params(self.target.commit), self.target.bare)["spec"]
+        return resolve.resolve_spec(self.plan().spec_params(self.target.commit), self.target.bare)["spec"]
 
     def _stage(self, stage: str, params: dict[str, Any], **paths: Path) -> list[str]:
         argv = ["leg", stage, "--params", json.dumps(params)]

@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from patchbench import gpus
-from patchbench.runtime.docker import container_config
+from patchbench.runtime import gpus
+from patchbench.runtime.docker.engine import container_config
 
 HOLD = """
 import json, sys, time
 from pathlib import Path
-from patchbench import gpus
+from patchbench.runtime import gpus
 with gpus.lease(int(sys.argv[1]), json.loads(sys.argv[2]), Path(sys.argv[3]), holder="test") as ids:
     began = time.monotonic()
     print("held", flush=True)

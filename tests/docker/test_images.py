@@ -9,7 +9,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from patchbench import legresult, summary
+from patchbench.results import metrics, summary
 from tests.docker.conftest import BASE_IMAGE, TEST_REPOSITORY
 
 PRINT_APP = {"benchmark_type": "latency", "argv": ["python", "app.py"]}
@@ -32,7 +32,7 @@ def legresult_of(suite, leg) -> dict:
     """The leg's metrics.json as its metrics stage builds it."""
     where = suite.leg_dir(leg)
     params = suite.plan().metrics_params(leg)
-    return legresult.build(params, spec=where.parent / "spec.json", image_tag=where / "image.tag", run_log=where / "run.log")
+    return metrics.build(params, spec=where.parent / "spec.json", image_tag=where / "image.tag", run_log=where / "run.log")
 
 
 def recorded(suite, leg) -> tuple[dict, dict]:

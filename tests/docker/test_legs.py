@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from patchbench.runlog import BENCHMARK_SECTION, SERVER_SECTION
+from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION
 from tests.docker.conftest import suite_containers
 
 SERVER = ["python", "-m", "http.server", "{port}", "--bind", "{host}"]  # answers /health from the tree's file

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from patchbench import config
-from patchbench.plan import Leg, plan_suite
+from patchbench.plan.suite import Leg, plan_suite
 from patchbench.runtime import images
 from patchbench.runtime.containers import command_env
-from patchbench.runtime.docker import container_config
+from patchbench.runtime.docker.engine import container_config
 from tests.conftest import REPO_ROOT
 
 PARENT, COMMIT = "a" * 40, "b" * 40

@@ -18,8 +18,8 @@ from typing import Any
 
 from patchbench import __version__, failures
 from patchbench.parsing import parse_file
-from patchbench.retry import attempts_before
-from patchbench.runlog import read_annotations
+from patchbench.results.retry import attempts_before
+from patchbench.runtime.runlog import read_annotations
 
 ROOT_CAUSES = frozenset({failures.OOM, failures.ENV_ERROR, failures.BAD_ARGUMENTS, failures.DEPRECATED_SCRIPT})
 

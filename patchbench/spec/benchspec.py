@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from patchbench import failures
-from patchbench.cmdline import PYTHON, find_value, flag_name, flatten, option_value
-from patchbench.normalize import TargetFacts, normalize
+from patchbench.spec.command import PYTHON, find_value, flag_name, flatten, option_value
+from patchbench.spec.normalize import TargetFacts, normalize
 
 BENCHMARK_TYPES = ("serving", "latency", "throughput")
 

@@ -17,8 +17,8 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from patchbench import atomic
-from patchbench.reporting import advice, comparison, legs, outcomes, plots
+from patchbench import artifacts
+from patchbench.reporting import advice, legs, outcomes, plots, versus
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTS_DIR = "plots"
@@ -46,12 +46,12 @@ def context(
         "groups": [outcomes.group_row(name, members, has_patch, types) for name, members in groups.items()],
         "coverage": [outcomes.coverage_row(a, groups[a], has_patch) for a in agents],
         "types": outcomes.by_type(groups, has_patch, types),
-        "successful": comparison.successful(rows, band_pct),
+        "successful": versus.successful(rows, band_pct),
         "comparison": {
-            "commits": comparison.per_commit(rows, agents, band_pct),
-            "no_numbers": comparison.no_numbers(rows),
-            "verdicts": [comparison.verdict_shares(a, groups[a], band_pct) for a in agents],
-            "quadrants": comparison.quadrants(labels, groups, agents, band_pct),
+            "commits": versus.per_commit(rows, agents, band_pct),
+            "no_numbers": versus.no_numbers(rows),
+            "verdicts": [versus.verdict_shares(a, groups[a], band_pct) for a in agents],
+            "quadrants": versus.quadrants(labels, groups, agents, band_pct),
         },
         "failures": outcomes.failure_breakdown(groups, has_patch),
         "root_causes": outcomes.root_causes(rows, has_patch),
@@ -86,11 +86,11 @@ def render(
     figures = plots.draw(ctx)
     out = Path(out_dir)
     for name, svg in figures.items():
-        atomic.write_text(out / PLOTS_DIR / name, svg)
+        artifacts.write_text(out / PLOTS_DIR / name, svg)
     env = _environment()
     md_path, html_path = out / "report.md", out / "report.html"
     plot_files = {name: f"{PLOTS_DIR}/{name}" for name in figures}
-    atomic.write_text(md_path, env.get_template("report.md.j2").render(ctx, plots=plot_files))
+    artifacts.write_text(md_path, env.get_template("report.md.j2").render(ctx, plots=plot_files))
     embedded = {name: _data_uri(svg) for name, svg in figures.items()}
-    atomic.write_text(html_path, env.get_template("report.html.j2").render(ctx, plots=embedded))
+    artifacts.write_text(html_path, env.get_template("report.html.j2").render(ctx, plots=embedded))
     return md_path, html_path

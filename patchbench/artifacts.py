@@ -1,7 +1,11 @@
-"""Atomic writes: a target exists complete or not at all, even if we are killed."""
+"""The files stages hand each other: written atomically, named by their content.
+
+A target exists complete or not at all, even if we are killed.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -30,3 +34,12 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def file_sha256(path: Path) -> str:
+    """The file's sha256, read in chunks: a .sif image can be tens of GB."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

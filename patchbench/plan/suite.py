@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from patchbench import failures, sources
-from patchbench.benchspec import BenchSpec, SpecError, build_spec
-from patchbench.commits import CommitRecord, read_commit_table
+from patchbench import failures
+from patchbench.spec.benchspec import BenchSpec, SpecError, build_spec
+from patchbench.plan.commits import CommitRecord, read_commit_table
 from patchbench.failures import Failure
-from patchbench.lint import Finding, blocking, lint_record
-from patchbench.sources import PatchChoice
+from patchbench.plan.lint import Finding, blocking, lint_record
+from patchbench.sources.choice import PatchChoice, collect
+from patchbench.sources.kinds import config_agents
 
 VARIANTS = ("baseline", "human", "agent")
 AGENT_PREFIX = "agent-"
@@ -240,7 +241,7 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: in
             skip = skip or Failure(exc.category, str(exc))
         commits[record.commit] = CommitPlan(record, spec, skip, tuple(findings))
     choices = {
-        name: sources.collect(agent_sources, records, base)
-        for name, agent_sources in sources.config_agents(config).items()
+        name: collect(agent_sources, records, base)
+        for name, agent_sources in config_agents(config).items()
     }
     return SuitePlan(config["suite"], config, commits, choices)

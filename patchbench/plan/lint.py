@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from patchbench import failures
-from patchbench.benchspec import SpecError, gpus_needed
-from patchbench.cmdline import PYTHON, find_value, flag_name, flatten, option_value
-from patchbench.commits import CommitRecord
-from patchbench.normalize import normalize, script_location_ok
+from patchbench.spec.benchspec import SpecError, gpus_needed
+from patchbench.spec.command import PYTHON, find_value, flag_name, flatten, option_value
+from patchbench.plan.commits import CommitRecord
+from patchbench.spec.normalize import normalize, script_location_ok
 
 PLACEHOLDER_IN_COMMAND = failures.PLACEHOLDER_IN_COMMAND
 LOCAL_PATH_IN_COMMAND = failures.LOCAL_PATH_IN_COMMAND

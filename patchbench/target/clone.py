@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from patchbench import atomic, gitops
+from patchbench import artifacts, gitops
 
 BUILTIN_DEMO = "builtin:demo"
 
@@ -18,7 +18,7 @@ def materialize(source: str, dest: Path, out: Path) -> None:
     so refreshing an unchanged clone reruns nothing downstream.
     """
     if source == BUILTIN_DEMO:
-        from patchbench.demo import build_demo_repo
+        from patchbench.target.demo import build_demo_repo
 
         with tempfile.TemporaryDirectory(prefix="patchbench-demo-") as scratch:
             built = Path(scratch) / "tinyllm"
@@ -26,4 +26,4 @@ def materialize(source: str, dest: Path, out: Path) -> None:
             gitops.mirror(str(built), dest)
     else:
         gitops.mirror(source, dest)
-    atomic.write_json(out, {"source": source, "path": str(dest), "refs": gitops.heads(dest)})
+    artifacts.write_json(out, {"source": source, "path": str(dest), "refs": gitops.heads(dest)})

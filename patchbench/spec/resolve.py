@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from patchbench import gitops
-from patchbench.benchspec import BENCHMARK_TYPES, SpecError, build_spec
-from patchbench.normalize import TargetFacts
-from patchbench.revisions import resolve
+from patchbench.spec.benchspec import BENCHMARK_TYPES, SpecError, build_spec
+from patchbench.spec.normalize import TargetFacts
+from patchbench.target.revisions import resolve
 
 # A 2025+ vLLM script that only says "use the CLI" is not a runnable script.
 STUB_MARKER = b"This script has been moved to the vLLM CLI"

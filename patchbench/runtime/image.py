@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from patchbench import atomic, failures, gitops
+from patchbench import artifacts, failures, gitops
 from patchbench.failures import Failure
-from patchbench.digests import file_sha256
-from patchbench.patches import check_and_apply, compiled_sources
-from patchbench.revisions import resolve as revisions_of
+from patchbench.artifacts import file_sha256
+from patchbench.patches.vet import check_and_apply, compiled_sources
+from patchbench.target.revisions import resolve as revisions_of
 
 # Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
 Build = Callable[[dict[str, Any]], Failure | None]
@@ -34,7 +34,7 @@ def prepare_leg(params: dict[str, Any], *, runtime: str, repo: Path, patch: Path
         failure = build(tag)
     tag["status"] = "failed" if failure else "ok"
     tag["failure"] = failure.as_dict() if failure else None
-    atomic.write_json(out, tag)
+    artifacts.write_json(out, tag)
 
 
 def vet_patch(repo: Path, checkout: str, patch: Path, scratch: Path) -> Failure | None:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from patchbench.compare import DEFAULT_PRIMARY, improvement_pct, verdict
+from patchbench.results.direction import DEFAULT_PRIMARY, improvement_pct, verdict
 
 LEG_COLUMNS = [
     "commit",

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Protocol
 
-from patchbench import failures, gpus, processes
-from patchbench.benchspec import BenchSpec, render
+from patchbench import failures
+
+from patchbench.runtime import gpus, processes
+from patchbench.spec.benchspec import BenchSpec, render
 from patchbench.failures import Failure
-from patchbench.runlog import BENCHMARK_SECTION, SERVER_SECTION, RunLogWriter
+from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION, RunLogWriter
 
 CLIENT_HOST = "127.0.0.1"  # the client always reaches its server over loopback
 REDACTED = b"***"

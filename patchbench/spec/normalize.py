@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from patchbench.cmdline import (
+from patchbench.spec.command import (
     BENCH_SUBCOMMAND,
     ENV_ASSIGNMENT,
     PYTHON,

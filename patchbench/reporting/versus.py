@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from patchbench.compare import unit, verdict
+from patchbench.results.direction import unit, verdict
 from patchbench.reporting.legs import Leg, benchmark_type, category, num, number, ok, pct, short, signed, text
 
 VERDICTS = ("beats", "similar", "worse")

@@ -1,0 +1,1 @@
+"""The suite plan, read when Snakemake parses the workflow: commit tables, lint, legs."""
