@@ -1,0 +1,1 @@
+"""The results of legs: metrics, comparisons, the summary."""
