@@ -30,6 +30,7 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/target.smk"
+include: "rules/revisions.smk"
 include: "rules/spec.smk"
 include: "rules/patch.smk"
 include: "rules/image.smk"

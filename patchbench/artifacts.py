@@ -1,6 +1,10 @@
-"""The files stages hand each other: written atomically, named by their content.
+"""The files stages hand each other: written atomically, versioned, named by their content.
 
-A target exists complete or not at all, even if we are killed.
+A target exists complete or not at all, even if we are killed. Every JSON
+artifact carries ``format_version`` (``summary.csv`` a column of that name):
+a reader refuses a format it does not know, older or newer, with what to do
+about it, instead of guessing from which keys happen to be there. A file
+from before versioning (no ``format_version``) is format 1.
 """
 
 from __future__ import annotations
@@ -11,6 +15,50 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+# The format each artifact (by its name in the layout) is written in now; bump one when its meaning changes.
+FORMATS = {
+    "revisions.json": 2,
+    "spec.json": 2,
+    "image.tag": 2,
+    "metrics.json": 2,
+    "summary.csv": 2,
+}
+UNVERSIONED = 1
+# Which job writes each artifact, to say how to rebuild an old one.
+_WRITERS = {"revisions.json": "revisions", "spec.json": "spec", "image.tag": "image", "metrics.json": "metrics"}
+
+
+class FormatError(ValueError):
+    """An artifact in a format this patchbench does not read; the message says what to do."""
+
+
+def check_format(path: str | Path, kind: str, found: object) -> None:
+    """Refuse ``found`` (the format version of ``path``, a ``kind`` artifact) unless this patchbench writes it."""
+    name = kind
+    expected = FORMATS[name]
+    if found == expected:
+        return
+    if isinstance(found, int) and found > expected:
+        advice = "it was written by a newer patchbench: upgrade patchbench to read it"
+    else:
+        rule = _WRITERS.get(name)
+        rebuild = f"snakemake --forcerun {rule}" if rule else "rerun the workflow's summary rule"
+        advice = f"it was written by an older patchbench: rebuild it ({rebuild}), or delete the suite's results"
+    raise FormatError(f"{path}: format {found}, but this patchbench reads format {expected} of {name}; {advice}")
+
+
+def write_artifact(path: str | Path, kind: str, data: dict[str, Any]) -> None:
+    """Write a JSON artifact of ``kind`` (its name in the layout, e.g. ``image.tag``) with its format version."""
+    write_json(path, {"format_version": FORMATS[kind], **data})
+
+
+def read_artifact(path: str | Path, kind: str) -> dict[str, Any]:
+    """A JSON artifact of ``kind``, once its format version is the one this patchbench reads."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    check_format(path, kind, data.get("format_version", UNVERSIONED) if isinstance(data, dict) else None)
+    return data
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -53,32 +53,49 @@ def cmd_clone(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_spec(args: argparse.Namespace) -> int:
-    from patchbench import artifacts
-    from patchbench.spec.resolve import resolve_spec
+def cmd_revisions(args: argparse.Namespace) -> int:
+    from patchbench.target import revisions
 
-    artifacts.write_json(args.out, resolve_spec(args.params, args.repo))
+    revisions.write(args.params, repo=args.repo, out=args.out)
+    return 0
+
+
+def cmd_spec(args: argparse.Namespace) -> int:
+    from patchbench.spec import resolve
+
+    resolve.write(args.params, repo=args.repo, revisions=args.revisions, out=args.out)
     return 0
 
 
 def cmd_leg_patch(args: argparse.Namespace) -> int:
     from patchbench import artifacts
-    from patchbench.target.revisions import leg_patch
+    from patchbench.patches.leg import leg_patch
+    from patchbench.target.revisions import read
 
-    artifacts.write_bytes(args.out, leg_patch(args.params, repo=args.repo, agent_patch=args.agent_patch))
+    revisions = read(args.revisions)
+    patch = leg_patch(args.params["variant"], revisions=revisions, repo=args.repo, agent_patch=args.agent_patch)
+    artifacts.write_bytes(args.out, patch)
     return 0
 
 
 def _runtime(name: str) -> Any:
     """The runtime module named in a stage's params (local, docker, apptainer): each has prepare() and run()."""
-    import importlib
+    from patchbench.runtime import module
 
-    return importlib.import_module(f"patchbench.runtime.{name}")
+    return module(name)
 
 
 def cmd_leg_image(args: argparse.Namespace) -> int:
     runtime = _runtime(args.params["runtime"])
-    runtime.prepare(args.params, repo=args.repo, patch=args.patch, worktree=args.worktree, out=args.out, log=args.log)
+    runtime.prepare(
+        args.params,
+        repo=args.repo,
+        revisions=args.revisions,
+        patch=args.patch,
+        worktree=args.worktree,
+        out=args.out,
+        log=args.log,
+    )
     return 0
 
 
@@ -90,13 +107,14 @@ def cmd_leg_run(args: argparse.Namespace) -> int:
 
 def cmd_leg_metrics(args: argparse.Namespace) -> int:
     from patchbench import artifacts
+    from patchbench.layout import METRICS
     from patchbench.results import metrics
 
     if len(args.leg_files) not in (0, 2):
         raise SystemExit("patchbench leg metrics: give the leg's image.tag and run.log, or neither (a skipped leg)")
     image_tag, run_log = args.leg_files or (None, None)
     result = metrics.build(args.params, spec=args.spec, image_tag=image_tag, run_log=run_log)
-    artifacts.write_json(args.out, result)
+    artifacts.write_artifact(args.out, METRICS, result)
     return 0
 
 
@@ -173,9 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", required=True, type=Path, help="bare repository to create or refresh")
     p.add_argument("--out", required=True, type=Path, help="JSON record of the clone's refs")
 
-    p = add("spec", cmd_spec, "Resolve a commit's one benchmark spec (normalization rules, target tree) into spec.json.")
+    p = add("revisions", cmd_revisions, "Look a commit's revisions up in the clone once, into revisions.json.")
     p.add_argument("--params", required=True, type=_json_arg)
     p.add_argument("--repo", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+
+    p = add("spec", cmd_spec, "Finish a commit's planned command against its tree into spec.json.")
+    p.add_argument("--params", required=True, type=_json_arg)
+    p.add_argument("--repo", required=True, type=Path)
+    p.add_argument("--revisions", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
 
     leg = sub.add_parser("leg", help="The stages of one leg, as the workflow runs them.")
@@ -189,9 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, type=Path)
         return p
 
-    patch = stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo")
+    patch = stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo", "revisions")
     patch.add_argument("agent_patch", nargs="?", type=Path, help="the agent's patch file; none for baseline and human")
-    stage("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", "repo", "patch", "worktree", "log")
+    stage("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", "repo", "revisions", "patch", "worktree", "log")
     stage("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", "spec", "image", "repo")
     metrics = stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec")
     metrics.add_argument(
@@ -226,14 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from patchbench.plan.commits import CommitTableError
+    from patchbench.artifacts import FormatError
     from patchbench.config import ConfigError
+    from patchbench.plan.commits import CommitTableError
     from patchbench.sources.kinds import SourceError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, CommitTableError, SourceError) as exc:
+    except (ConfigError, CommitTableError, SourceError, FormatError) as exc:
         # Bad input, not a bug: one line that names the file, no traceback.
         print(f"patchbench {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -7,8 +7,12 @@ from snakemake.utils import min_version, validate
 
 from pathlib import Path
 
+from patchbench import artifacts, layout
+from patchbench.layout import Layout
+from patchbench.plan import legs
+from patchbench.plan.legs import Leg
+from patchbench.plan.suite import plan_suite
 from patchbench.results import retry
-from patchbench.plan.suite import Leg, plan_suite
 
 min_version("9.0")
 
@@ -25,12 +29,15 @@ def gpu_limit():
 # The plan is pure (config + commit table + patch file names): cheap at parse time.
 PLAN = plan_suite(config, gpu_limit=gpu_limit())
 LEGS = PLAN.legs()
+# Rules name their files with wildcards; input functions name one suite's files.
+PATHS = Layout("{suite}")
+SUITE = Layout(PLAN.suite)
 
 
 wildcard_constraints:
     suite=PLAN.suite,
     commit="[0-9a-f]{7,40}",
-    leg="baseline|human|agent-[A-Za-z0-9][A-Za-z0-9_.-]*",
+    leg=legs.NAME_PATTERN,
 
 
 def per_job(func):
@@ -53,10 +60,6 @@ def leg_of(wildcards):
     return Leg.parse(wildcards.commit, wildcards.leg)
 
 
-def leg_dir(leg):
-    return f"results/{PLAN.suite}/legs/{leg.commit}/{leg.name}"
-
-
 def final_targets():
     """The report, plus the run.log and metrics.json of every leg that lost one.
 
@@ -64,25 +67,22 @@ def final_targets():
     on it is up to date, so such a leg's files are named as targets. Only those:
     a target per leg would cost the DAG ~10,000 lookups on a large suite.
     """
-    suite = f"results/{PLAN.suite}"
     incomplete = []
     if workflow.is_main_process:
-        summary_exists = Path(f"{suite}/summary.csv").exists()
+        summary_exists = Path(SUITE.summary).exists()
         for leg in LEGS:
-            files = [f"{leg_dir(leg)}/{name}" for name in leg_products(leg)]
+            files = [
+                SUITE.leg_file(leg.commit, leg.name, name) for name in leg_products(leg)
+            ]
             present = [Path(f).exists() for f in files]
             if not all(present) and (summary_exists or any(present)):
                 incomplete += files
-    return [
-        f"{suite}/summary.csv",
-        f"{suite}/report.md",
-        f"{suite}/report.html",
-    ] + incomplete
+    return [SUITE.summary, SUITE.report_md, SUITE.report_html] + incomplete
 
 
 def leg_products(leg):
     """A skipped leg (known before anything runs) has only its metrics.json."""
-    return ("metrics.json",) if PLAN.skip(leg) else ("run.log", "metrics.json")
+    return (layout.METRICS,) if PLAN.skip(leg) else (layout.RUN_LOG, layout.METRICS)
 
 
 @per_job
@@ -93,11 +93,14 @@ def metrics_leg_files(wildcards):
     leg = leg_of(wildcards)
     if PLAN.skip(leg):
         return []
-    return [f"{leg_dir(leg)}/image.tag", f"{leg_dir(leg)}/run.log"]
+    return [
+        SUITE.leg_file(leg.commit, leg.name, name)
+        for name in (layout.IMAGE_TAG, layout.RUN_LOG)
+    ]
 
 
 def all_metrics(wildcards):
-    return [f"{leg_dir(leg)}/metrics.json" for leg in LEGS]
+    return [SUITE.leg_file(leg.commit, leg.name, layout.METRICS) for leg in LEGS]
 
 
 @per_job
@@ -134,10 +137,21 @@ def metrics_params(wildcards):
 
 
 @per_job
-def leg_gpus(wildcards):
+def leg_gpus(wildcards, input):
     """GPUs the run job holds; Snakemake caps resources silently, so the plan
-    has already skipped legs that need more than the host has."""
-    return PLAN.gpus(leg_of(wildcards))
+    has already skipped legs that need more than the host has. None for a
+    commit whose spec the tree ruled out: its run job only records that.
+    Snakemake asks once spec.json exists."""
+    return PLAN.gpus(leg_of(wildcards)) if runnable(input.spec) else 0
+
+
+def runnable(spec):
+    return artifacts.read_artifact(spec, layout.SPEC)["spec"] is not None
+
+
+@per_job
+def revisions_params(wildcards):
+    return as_param(PLAN.revisions_params(wildcards.commit))
 
 
 def primary_metrics_param(wildcards):
@@ -165,7 +179,9 @@ def retry_failed_legs(mode):
     Only the main Snakemake process acts (cluster jobs re-parse this file), and
     a dry run only reports what a real run would retry.
     """
-    legs = retry.legs_to_retry([Path(leg_dir(leg)) for leg in LEGS], mode)
+    legs = retry.legs_to_retry(
+        [Path(SUITE.leg_dir(leg.commit, leg.name)) for leg in LEGS], mode
+    )
     if not workflow.is_main_process:
         return
     if workflow.dryrun:

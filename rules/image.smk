@@ -1,18 +1,20 @@
 rule image:
     """Prepare the leg's image (local runtime: a private working copy, patch applied)."""
     input:
-        patch="results/{suite}/legs/{commit}/{leg}/patch.diff",
+        revisions=PATHS.commit_file("{commit}", layout.REVISIONS),
+        patch=PATHS.leg_file("{commit}", "{leg}", layout.PATCH),
     output:
-        "results/{suite}/legs/{commit}/{leg}/image.tag",
+        PATHS.leg_file("{commit}", "{leg}", layout.IMAGE_TAG),
     log:
-        "results/{suite}/logs/image/{commit}/{leg}.log",
+        PATHS.log("image", "{commit}", "{leg}"),
     conda:
         "../envs/patchbench.yaml"
     params:
         leg=image_params,
-        # The shared clone; ready before any patch.diff (the patch rule needs repo.json).
-        repo="results/{suite}/target/repo.git",
-        worktree="results/{suite}/worktrees/{commit}/{leg}",
+        # The shared clone; ready before any revisions.json.
+        repo=PATHS.repo_git,
+        worktree=PATHS.worktree("{commit}", "{leg}"),
     shell:
-        "patchbench leg image --params {params.leg:q} --repo {params.repo:q} --patch {input.patch:q} "
+        "patchbench leg image --params {params.leg:q} --repo {params.repo:q} --revisions {input.revisions:q} "
+        "--patch {input.patch:q} "
         "--worktree {params.worktree:q} --log {log:q} --out {output:q} 2>> {log:q}"

@@ -1,12 +1,12 @@
 rule metrics:
     """The leg's numbers, or its failure category with the evidence, plus provenance."""
     input:
-        spec="results/{suite}/legs/{commit}/spec.json",
+        spec=PATHS.commit_file("{commit}", layout.SPEC),
         leg_files=metrics_leg_files,
     output:
-        "results/{suite}/legs/{commit}/{leg}/metrics.json",
+        PATHS.leg_file("{commit}", "{leg}", layout.METRICS),
     log:
-        "results/{suite}/logs/metrics/{commit}/{leg}.log",
+        PATHS.log("metrics", "{commit}", "{leg}"),
     localrule: True
     conda:
         "../envs/patchbench.yaml"

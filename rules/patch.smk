@@ -1,18 +1,19 @@
 rule patch:
     """The leg's patch: empty (baseline), the real commit diff (human) or the agent's file."""
     input:
-        repo="results/{suite}/target/repo.json",
+        revisions=PATHS.commit_file("{commit}", layout.REVISIONS),
         agent_patch=agent_patch,
     output:
-        "results/{suite}/legs/{commit}/{leg}/patch.diff",
+        PATHS.leg_file("{commit}", "{leg}", layout.PATCH),
     log:
-        "results/{suite}/logs/patch/{commit}/{leg}.log",
+        PATHS.log("patch", "{commit}", "{leg}"),
     localrule: True
     conda:
         "../envs/patchbench.yaml"
     params:
         leg=patch_params,
-        repo="results/{suite}/target/repo.git",
+        repo=PATHS.repo_git,
     shell:
-        "patchbench leg patch --params {params.leg:q} --repo {params.repo:q} {input.agent_patch:q} "
+        "patchbench leg patch --params {params.leg:q} --repo {params.repo:q} --revisions {input.revisions:q} "
+        "{input.agent_patch:q} "
         "--out {output:q} > {log:q} 2>&1"

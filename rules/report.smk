@@ -2,35 +2,35 @@ rule report:
     """Render the report (Markdown, self-contained HTML and its figures) from summary.csv."""
     input:
         unpack(report_labels),
-        summary="results/{suite}/summary.csv",
+        summary=PATHS.summary,
     output:
-        md="results/{suite}/report.md",
+        md=PATHS.report_md,
         html=report(
-            "results/{suite}/report.html",
+            PATHS.report_html,
             caption="../report/report.rst",
             category="Report",
             labels={"file": "report.html"},
         ),
         outcomes=report(
-            "results/{suite}/plots/outcomes.svg",
+            PATHS.plot("outcomes.svg"),
             caption="../report/outcomes.rst",
             category="Plots",
             labels={"figure": "outcomes per group"},
         ),
         outcomes_by_type=report(
-            "results/{suite}/plots/outcomes_by_type.svg",
+            PATHS.plot("outcomes_by_type.svg"),
             caption="../report/outcomes_by_type.rst",
             category="Plots",
             labels={"figure": "outcomes per benchmark type"},
         ),
         improvement=report(
-            "results/{suite}/plots/improvement.svg",
+            PATHS.plot("improvement.svg"),
             caption="../report/improvement.rst",
             category="Plots",
             labels={"figure": "improvement over baseline"},
         ),
     log:
-        "results/{suite}/logs/report.log",
+        PATHS.log("report"),
     localrule: True
     conda:
         "../envs/patchbench.yaml"

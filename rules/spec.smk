@@ -1,16 +1,17 @@
 rule spec:
-    """The commit's one benchmark, normalized against the target tree; every leg of the commit runs it."""
+    """The commit's one benchmark: its planned command finished against its tree; every leg runs it."""
     input:
-        repo="results/{suite}/target/repo.json",
+        revisions=PATHS.commit_file("{commit}", layout.REVISIONS),
     output:
-        "results/{suite}/legs/{commit}/spec.json",
+        PATHS.commit_file("{commit}", layout.SPEC),
     log:
-        "results/{suite}/logs/spec/{commit}.log",
+        PATHS.log("spec", "{commit}"),
     localrule: True
     conda:
         "../envs/patchbench.yaml"
     params:
         commit=spec_params,
-        repo="results/{suite}/target/repo.git",
+        repo=PATHS.repo_git,
     shell:
-        "patchbench spec --params {params.commit:q} --repo {params.repo:q} --out {output:q} > {log:q} 2>&1"
+        "patchbench spec --params {params.commit:q} --repo {params.repo:q} --revisions {input.revisions:q} "
+        "--out {output:q} > {log:q} 2>&1"

@@ -3,9 +3,9 @@ rule summary:
     input:
         metrics=all_metrics,
     output:
-        "results/{suite}/summary.csv",
+        PATHS.summary,
     log:
-        "results/{suite}/logs/summary.log",
+        PATHS.log("summary"),
     localrule: True
     conda:
         "../envs/patchbench.yaml"

@@ -1,14 +1,20 @@
 import pytest
 
 from patchbench import failures
+from patchbench.plan.commits import CommitRecord
+from patchbench.plan.suite import plan_commit
 from patchbench.spec.benchspec import BenchSpec, SpecError, build_spec, render
 
 SERVER = "python -m vllm.entrypoints.openai.api_server --model {model} --host {host} --port {port}"
 FLAGS = ("--tensor-parallel-size", "-tp", "--dtype", "--enable-prefix-caching")
 
 
-def spec(command, **kw):
-    return build_spec(command, server_command=SERVER, server_flags=FLAGS, **kw)
+def spec(command, model=None, rules=()):
+    """The command planned as the workflow plans a commit (an error skips it), then made a spec."""
+    plan = plan_commit(CommitRecord("c" * 40, "d" * 40, command, model), 8, list(rules))
+    if plan.skip:
+        raise SpecError(plan.skip.category, plan.skip.evidence)
+    return build_spec(plan.command, model=plan.model, server_command=SERVER, server_flags=FLAGS)
 
 
 @pytest.mark.parametrize(

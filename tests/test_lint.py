@@ -49,7 +49,7 @@ def test_severity_decides_what_blocks():
         commit="a" * 40, parent=None, model="org/m",
         perf_command="python /home/u/vllm/benchmarks/benchmark_latency.py --model org/other",
     )  # fmt: skip
-    findings = lint_record(record, 1, RULES)
+    findings = lint_record(record, 1, RULES).findings
     assert {(f.code, f.severity) for f in findings} == {
         ("missing_parent_commit", REPAIRABLE),
         ("script_path", REPAIRABLE),
@@ -57,14 +57,14 @@ def test_severity_decides_what_blocks():
     }
     assert blocking(findings) is None
     placeholder = CommitRecord(commit="b" * 40, perf_command="vllm bench latency --model MODEL -tp 8")
-    first = blocking(lint_record(placeholder, 1, RULES))
+    first = blocking(lint_record(placeholder, 1, RULES).findings)
     assert first.severity == ERROR and first.code == "placeholder_in_command"
 
 
 def test_overrides_are_shown_as_such():
     record = read_commit_table(ISOBENCH / "baseline_benchmark_mapping_complete.json")
     overridden = [r for r in record if r.short == "22d33bac"][0]
-    [finding] = [f for f in lint_record(overridden, 1, RULES) if f.code == "model_mismatch"]
+    [finding] = [f for f in lint_record(overridden, 1, RULES).findings if f.code == "model_mismatch"]
     assert "overrode the model meta-llama/Llama-3.1-8B-Instruct" in finding.message
 
 
@@ -110,7 +110,7 @@ def test_shell_syntax_and_code_swapping_variables_are_errors():
         "env LD_PRELOAD=/tmp/x.so python benchmarks/benchmark_latency.py --model m": "sets LD_PRELOAD",
     }
     for command, message in cases.items():
-        first = blocking(lint_record(CommitRecord(commit="c" * 40, parent="d" * 40, perf_command=command), 1, RULES))
+        first = blocking(lint_record(CommitRecord(commit="c" * 40, parent="d" * 40, perf_command=command), 1, RULES).findings)
         assert (first.code, first.severity) == ("bad_arguments", ERROR), command
         assert message in first.message, (command, first.message)
     # ISO-Bench's own assignments are benchmark settings, not code swaps.
@@ -118,4 +118,4 @@ def test_shell_syntax_and_code_swapping_variables_are_errors():
         commit="e" * 40, parent="f" * 40,
         perf_command="VLLM_USE_V1=1 python benchmarks/benchmark_latency.py --model m --hf-overrides PATH=x",
     )  # fmt: skip
-    assert blocking(lint_record(fine, 1, RULES)) is None
+    assert blocking(lint_record(fine, 1, RULES).findings) is None

@@ -6,6 +6,7 @@ import pytest
 
 from patchbench import gitops
 from patchbench.runtime import local
+from patchbench.target import revisions
 from tests.conftest import commit_all, git
 
 
@@ -20,14 +21,15 @@ def target(tmp_path, small_repo):
 
 
 def prepare(tmp_path, bare, variant, commit, parent, patch_text="", setup=""):
+    """The revisions job, then the image stage, as the workflow runs them."""
     patch = tmp_path / f"{variant}.diff"
     patch.write_text(patch_text)
+    known = tmp_path / "revisions.json"
+    revisions.write({"commit": commit, "parent": parent}, repo=bare, out=known)
     out = tmp_path / f"{variant}-image.tag"
-    params = {
-        "runtime": "local", "variant": variant, "commit": commit, "parent": parent,
-        "setup_command": setup, "setup_timeout_s": 30,
-    }  # fmt: skip
-    local.prepare(params, repo=bare, patch=patch, worktree=tmp_path / "wt" / variant, out=out, log=tmp_path / "image.log")
+    params = {"runtime": "local", "variant": variant, "setup_command": setup, "setup_timeout_s": 30}
+    worktree = tmp_path / "wt" / variant
+    local.prepare(params, repo=bare, revisions=known, patch=patch, worktree=worktree, out=out, log=tmp_path / "image.log")
     return json.loads(out.read_text())
 
 

@@ -5,14 +5,17 @@ import shlex
 import pytest
 import yaml
 
-from patchbench.spec.normalize import TargetFacts, normalize
+from patchbench.spec.normalize import TargetFacts, apply_tree_rules, normalize
 from patchbench.config import SCHEMA
 
 RULES = yaml.safe_load(SCHEMA.read_text())["properties"]["normalization"]["default"]
 
 
 def run(command, facts=None):
-    c = normalize(shlex.split(command), RULES, facts)
+    """The plan's step, then (given facts about a tree) the spec job's."""
+    c = normalize(shlex.split(command), RULES)
+    if facts is not None:
+        c = apply_tree_rules(c, RULES, facts)
     return c, shlex.join(c.program + [t for i in c.items for t in i])
 
 

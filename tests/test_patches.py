@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from patchbench import failures, gitops
-from patchbench.patches.vet import check_and_apply, compiled_sources, git_unquote, unsafe_reason
+from patchbench.patches.vet import check_and_apply, compiled_sources, git_unquote, read_changes, unsafe_reason
 from tests.conftest import commit_all, git
 
 
@@ -46,7 +46,7 @@ def test_real_diff_applies_in_the_worktree_only(tmp_path, leg):
     repo, commits, worktree, outside = leg
     patch = write_patch(tmp_path, git(repo, "diff", commits[0], commits[1]) + "\n")
     before = snapshot(outside)
-    assert check_and_apply(worktree, patch) is None
+    assert check_and_apply(worktree, patch).failure is None
     assert "x * (x - 1) // 2" in (worktree / "engine.py").read_text()
     assert snapshot(outside) == before
     assert git(repo, "status", "--porcelain") == ""
@@ -59,7 +59,7 @@ def test_patch_that_does_not_apply_fails_with_gits_words(tmp_path, leg):
         "diff --git a/engine.py b/engine.py\n--- a/engine.py\n+++ b/engine.py\n"
         "@@ -1,2 +1,2 @@\n def step(x):\n-    return slow(x)\n+    return fast(x)\n",
     )
-    failure = check_and_apply(worktree, patch)
+    failure = check_and_apply(worktree, patch).failure
     assert failure.category == failures.PATCH_APPLY_FAILED
     assert "patch does not apply" in failure.evidence
     assert "sum(range(x))" in (worktree / "engine.py").read_text()  # never forced, nothing half-applied
@@ -72,7 +72,7 @@ def test_syntax_error_is_caught_before_any_run(tmp_path, leg):
         "diff --git a/engine.py b/engine.py\n--- a/engine.py\n+++ b/engine.py\n"
         "@@ -1,2 +1,2 @@\n def step(x):\n-    return sum(range(x))\n+    return x * (x - 1 // 2\n",
     )
-    failure = check_and_apply(worktree, patch)
+    failure = check_and_apply(worktree, patch).failure
     assert failure.category == failures.PATCH_SYNTAX_ERROR
     assert failure.evidence.startswith("engine.py:2:")
 
@@ -118,7 +118,7 @@ ESCAPES = {
 def test_unsafe_patches_are_rejected_and_nothing_changes(tmp_path, leg, kind):
     _, _, worktree, outside = leg
     before_outside, before_tree = snapshot(outside), snapshot(worktree)
-    failure = check_and_apply(worktree, write_patch(tmp_path, ESCAPES[kind]))
+    failure = check_and_apply(worktree, write_patch(tmp_path, ESCAPES[kind])).failure
     assert failure.category == failures.PATCH_REJECTED
     assert snapshot(outside) == before_outside
     assert snapshot(worktree) == before_tree
@@ -128,7 +128,7 @@ def test_unsafe_patches_are_rejected_and_nothing_changes(tmp_path, leg, kind):
 def test_a_traditional_absolute_header_lands_inside_the_worktree(tmp_path, leg):
     # git strips the first component of "+++ /tmp/evil.txt" like any other: tmp/evil.txt in the copy.
     _, _, worktree, _ = leg
-    assert check_and_apply(worktree, write_patch(tmp_path, "--- /dev/null\n+++ /tmp/evil.txt\n@@ -0,0 +1 @@\n+owned\n")) is None
+    assert check_and_apply(worktree, write_patch(tmp_path, "--- /dev/null\n+++ /tmp/evil.txt\n@@ -0,0 +1 @@\n+owned\n")).failure is None
     assert (worktree / "tmp" / "evil.txt").read_text() == "owned\n"
     assert not Path("/tmp/evil.txt").exists()
 
@@ -150,7 +150,7 @@ def test_hunk_lines_that_look_like_file_headers_are_content(tmp_path, leg):
         "diff --git a/notes.md b/notes.md\n--- a/notes.md\n+++ b/notes.md\n@@ -1,2 +1,2 @@\n"
         "--- hello\n+++ /usr/bin/env\n keep\n",
     )
-    assert check_and_apply(worktree, patch) is None
+    assert check_and_apply(worktree, patch).failure is None
     assert (worktree / "notes.md").read_text() == "++ /usr/bin/env\nkeep\n"
 
 
@@ -164,7 +164,7 @@ def test_hunk_lines_that_look_like_file_headers_are_content(tmp_path, leg):
 def test_python_files_with_unusual_names_are_still_compiled(tmp_path, leg, header):
     # git quotes a UTF-8 name in octal escapes; a name with a space stays bare.
     _, _, worktree, _ = leg
-    failure = check_and_apply(worktree, write_patch(tmp_path, header + "@@ -0,0 +1 @@\n+x = (\n"))
+    failure = check_and_apply(worktree, write_patch(tmp_path, header + "@@ -0,0 +1 @@\n+x = (\n")).failure
     assert failure.category == failures.PATCH_SYNTAX_ERROR
     assert "was never closed" in failure.evidence
 
@@ -175,7 +175,7 @@ def test_a_file_too_deeply_nested_to_compile_is_a_syntax_failure(tmp_path, leg):
     patch = write_patch(
         tmp_path, f"diff --git a/deep.py b/deep.py\nnew file mode 100644\n--- /dev/null\n+++ b/deep.py\n@@ -0,0 +1 @@\n+{deep}\n"
     )
-    failure = check_and_apply(worktree, patch)
+    failure = check_and_apply(worktree, patch).failure
     assert failure.category == failures.PATCH_SYNTAX_ERROR
     assert failure.evidence.startswith("deep.py: Python cannot compile it")
 
@@ -196,8 +196,9 @@ def test_patch_touching_cuda_needs_a_rebuild(tmp_path):
         "@@ -1 +1 @@\n-int x;\n+int y;\n"
         "diff --git a/vllm/x.py b/vllm/x.py\n--- a/vllm/x.py\n+++ b/vllm/x.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n",
     )
-    assert compiled_sources(patch) == ["csrc/attention.cu"]
-    assert compiled_sources(write_patch(tmp_path, ESCAPES["dotdot"])) == []
+    assert compiled_sources(read_changes(patch, tmp_path)) == ["csrc/attention.cu"]
+    python_only = "diff --git a/vllm/x.py b/vllm/x.py\n--- a/vllm/x.py\n+++ b/vllm/x.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n"
+    assert compiled_sources(read_changes(write_patch(tmp_path, python_only), tmp_path)) == []
 
 
 def test_a_git_dir_in_the_environment_does_not_redirect_the_leg(tmp_path, leg, monkeypatch):

@@ -199,7 +199,7 @@ def test_html_is_self_contained(tmp_path: Path):
 def test_the_rule_lists_every_plot_with_a_caption():
     rule = (REPO_ROOT / "rules" / "report.smk").read_text()
     for name in plots.NAMES:
-        assert f'"results/{{suite}}/plots/{name}"' in rule
+        assert f'PATHS.plot("{name}")' in rule
         caption = f"../report/{Path(name).stem}.rst"
         assert caption in rule and (REPO_ROOT / "rules" / caption).resolve().is_file()
 

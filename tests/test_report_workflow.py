@@ -9,6 +9,9 @@ import pytest
 
 from patchbench.reporting import plots
 from tests.workflow import copy_project, snakemake
+from patchbench.layout import Layout
+
+DEMO = Layout("demo")
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +24,7 @@ def demo(tmp_path_factory):
 
 def test_the_rule_writes_every_figure(demo):
     for name in plots.NAMES:
-        svg = (demo / "results" / "demo" / "plots" / name).read_text()
+        svg = (demo / DEMO.plot(name)).read_text()
         assert "<svg" in svg
 
 
@@ -45,6 +48,6 @@ def test_configured_labels_rerender_only_the_report(demo):
     assert proc.returncode == 0, proc.stderr[-4000:]
     jobs = set(re.findall(r"^(?:local)?rule (\w+):", proc.stderr, re.MULTILINE))
     assert jobs == {"report", "all"}, jobs
-    md = (demo / "results" / "demo" / "report.md").read_text()
+    md = (demo / DEMO.report_md).read_text()
     assert "### Hard and soft success (ISO-Bench quadrants)" in md
     assert "| alpha | 5 | 1 |" in md and "| beta | 5 | 1 |" in md  # one label each matched

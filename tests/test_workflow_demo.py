@@ -13,6 +13,9 @@ import pandas as pd
 import pytest
 
 from tests.workflow import copy_project, snakemake
+from patchbench.layout import Layout
+
+DEMO = Layout("demo")
 
 EXPECTED = {
     # commit slug in demo/history.yaml -> {leg: (status, failure_category)}
@@ -59,7 +62,7 @@ def commit_slugs(workdir) -> dict[str, str]:
 
 
 def test_every_leg_ends_as_designed(demo_run):
-    summary = pd.read_csv(demo_run / "results" / "demo" / "summary.csv", dtype={"agent": str}).fillna("")
+    summary = pd.read_csv(demo_run / DEMO.summary, dtype={"agent": str}).fillna("")
     slugs = commit_slugs(demo_run)
     assert len(summary) == 4 * len(slugs)
     seen = {}
@@ -69,7 +72,7 @@ def test_every_leg_ends_as_designed(demo_run):
 
 
 def test_successful_legs_have_real_numbers_and_failures_have_evidence(demo_run):
-    summary = pd.read_csv(demo_run / "results" / "demo" / "summary.csv", dtype={"agent": str})
+    summary = pd.read_csv(demo_run / DEMO.summary, dtype={"agent": str})
     ok = summary[summary.status == "ok"]
     assert (ok.primary_value > 0).all()
     assert ok[ok.benchmark_type == "serving"].mean_ttft_ms.notna().all()
@@ -84,7 +87,7 @@ def test_successful_legs_have_real_numbers_and_failures_have_evidence(demo_run):
 
 
 def test_all_legs_of_a_commit_run_the_identical_benchmark(demo_run):
-    legs = demo_run / "results" / "demo" / "legs"
+    legs = demo_run / DEMO.base / "legs"
     for commit_dir in legs.iterdir():
         shared = json.loads((commit_dir / "spec.json").read_text())["spec"]
         legs_of_commit = [leg for leg in commit_dir.iterdir() if leg.is_dir()]
@@ -95,7 +98,7 @@ def test_all_legs_of_a_commit_run_the_identical_benchmark(demo_run):
 
 def test_provenance_names_the_patch_each_leg_ran(demo_run):
     ran = 0
-    for metrics in (demo_run / "results" / "demo" / "legs").glob("*/*/metrics.json"):
+    for metrics in (demo_run / DEMO.base / "legs").glob("*/*/metrics.json"):
         result = json.loads(metrics.read_text())
         if result["status"] == "skipped":  # known before anything ran: no patch, image or run
             assert result["provenance"]["patch_sha256"] is None
@@ -108,16 +111,16 @@ def test_provenance_names_the_patch_each_leg_ran(demo_run):
 
 
 def test_agent_patches_never_touch_the_shared_clone(demo_run):
-    repo = demo_run / "results" / "demo" / "target" / "repo.git"
+    repo = demo_run / DEMO.repo_git
     assert not (repo / "tinyllm").exists()  # a bare clone has no working tree to write into
     assert (demo_run / "demo" / "engine").exists()
 
 
 def test_report_is_rendered_from_the_summary(demo_run):
-    report = (demo_run / "results" / "demo" / "report.md").read_text()
+    report = (demo_run / DEMO.report_md).read_text()
     for category in ("server_crash", "patch_syntax_error", "patch_apply_failed", "gpu_requirement"):
         assert category in report
-    html = (demo_run / "results" / "demo" / "report.html").read_text()
+    html = (demo_run / DEMO.report_html).read_text()
     assert html.startswith("<!DOCTYPE html>") and "</html>" in html
 
 
@@ -128,12 +131,12 @@ def test_rerun_after_success_does_nothing(demo_run):
 
 
 def test_repairs_and_rules_are_recorded_and_reported(demo_run):
-    summary = pd.read_csv(demo_run / "results" / "demo" / "summary.csv", dtype=str).fillna("")
+    summary = pd.read_csv(demo_run / DEMO.summary, dtype=str).fillna("")
     slugs = commit_slugs(demo_run)
     by_slug = {slugs[c]: group for c, group in summary.groupby("commit")}
     assert (by_slug["throughput"].parent_repaired == "True").all()  # NULL parent, resolved in the clone
     assert (by_slug["latency"].rules_fired == "flag-spelling").all()  # --num_iters in the table
-    report = (demo_run / "results" / "demo" / "report.md").read_text()
+    report = (demo_run / DEMO.report_md).read_text()
     assert "parent resolved as the commit's first parent" in report
     assert "`flag-spelling` (1)" in report
     assert "Missing patches of **beta** (2)" in report

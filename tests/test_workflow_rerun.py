@@ -20,6 +20,9 @@ import yaml
 
 from tests.test_workflow_demo import EXPECTED
 from tests.workflow import SNAKEMAKE, copy_project, snakemake
+from patchbench.layout import Layout
+
+DEMO = Layout("demo")
 
 RUN = ("--cores", "1", "--resources", "gpu=1")
 RULES = {"target_repo", "spec", "patch", "image", "run", "metrics", "summary", "report", "all"}
@@ -45,7 +48,7 @@ def planned(workdir: Path, *extra: str) -> dict[str, int]:
 def leg(workdir: Path, slug: str, name: str) -> Path:
     table = pd.read_csv(workdir / "demo" / "commits.csv", dtype=str)
     commit = table.set_index("scenario").loc[slug, "commit"]
-    return workdir / "results" / "demo" / "legs" / commit / name
+    return workdir / DEMO.leg_dir(commit, name)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +107,7 @@ def test_retry_failed_reruns_only_what_a_retry_can_change(done):
     assert (crashed / "attempts" / "1" / "run.log").exists()
     result = json.loads((crashed / "metrics.json").read_text())
     assert result["failure_category"] == "server_crash" and result["provenance"]["attempt"] == 2
-    summary = pd.read_csv(done / "results" / "demo" / "summary.csv", dtype=str)
+    summary = pd.read_csv(done / DEMO.summary, dtype=str)
     assert sorted(summary.attempt.unique()) == ["1", "2"]
 
 
@@ -133,7 +136,7 @@ def test_killed_run_leaves_no_process_and_resumes(tmp_path):
     proc = subprocess.Popen([SNAKEMAKE, *RUN], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     # Kill it while a leg is running: wait for a run.log in progress.
-    while time.monotonic() < deadline and not list((workdir / "results").glob("demo/legs/*/*/run.log.partial")):
+    while time.monotonic() < deadline and not list((workdir / DEMO.base).glob("legs/*/*/run.log.partial")):
         time.sleep(0.1)
     assert proc.poll() is None, "the run finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
@@ -145,5 +148,5 @@ def test_killed_run_leaves_no_process_and_resumes(tmp_path):
     resumed = snakemake(workdir, *RUN)  # the default profile sets --rerun-incomplete
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert planned(workdir) == {}
-    summary = pd.read_csv(workdir / "results" / "demo" / "summary.csv")
+    summary = pd.read_csv(workdir / DEMO.summary)
     assert len(summary) == 20

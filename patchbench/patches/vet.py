@@ -14,7 +14,6 @@ is written.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -144,19 +143,28 @@ def unsafe_reason(patch_bytes: bytes, max_bytes: int = MAX_PATCH_BYTES) -> str |
     return None
 
 
-def check_and_apply(worktree: Path, patch_path: Path) -> Failure | None:
-    """Vet and apply an untrusted patch inside ``worktree``; a Failure says why not."""
+@dataclass(frozen=True)
+class Applied:
+    """What applying an untrusted patch came to: what git says it changes (None when git
+    could not read it) and why it was not applied, or broke the tree (None when all went well)."""
+
+    changes: PatchChanges | None
+    failure: Failure | None
+
+
+def check_and_apply(worktree: Path, patch_path: Path) -> Applied:
+    """Vet and apply an untrusted patch inside ``worktree``."""
     patch_file = patch_path.resolve()
     try:
         changes = vetted_changes(worktree, patch_file)
     except PatchRejected as exc:
-        return Failure(failures.PATCH_REJECTED, str(exc))
+        return Applied(None, Failure(failures.PATCH_REJECTED, str(exc)))
     try:
         git(["apply", "--check", str(patch_file)], cwd=worktree)
         git(["apply", str(patch_file)], cwd=worktree)
     except GitError as exc:
-        return Failure(failures.PATCH_APPLY_FAILED, _evidence(exc.stderr))
-    return syntax_failure(worktree, [p for p in changes.targets if p.endswith(".py")])
+        return Applied(changes, Failure(failures.PATCH_APPLY_FAILED, _evidence(exc.stderr)))
+    return Applied(changes, syntax_failure(worktree, [p for p in changes.targets if p.endswith(".py")]))
 
 
 def vetted_changes(worktree: Path, patch_file: Path) -> PatchChanges:
@@ -192,15 +200,9 @@ def syntax_failure(worktree: Path, python_files: list[str]) -> Failure | None:
     return None
 
 
-def compiled_sources(patch_path: Path) -> list[str]:
-    """Files the patch changes that only take effect after a rebuild (CUDA/C++/CMake).
-
-    Only asked of a patch that passed ``check_and_apply``; git reads it from a
-    folder outside any repository, where no subfolder can hide paths from it.
-    """
-    with tempfile.TemporaryDirectory(prefix="patchbench-patch-") as outside:
-        targets = read_changes(patch_path.resolve(), Path(outside)).targets
-    return [p for p in targets if p.endswith(COMPILED_SUFFIXES) or PurePosixPath(p).name == "CMakeLists.txt"]
+def compiled_sources(changes: PatchChanges) -> list[str]:
+    """Files the patch changes that only take effect after a rebuild (CUDA/C++/CMake)."""
+    return [p for p in changes.targets if p.endswith(COMPILED_SUFFIXES) or PurePosixPath(p).name == "CMakeLists.txt"]
 
 
 def _evidence(stderr: str, limit: int = 5) -> str:

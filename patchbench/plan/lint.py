@@ -1,7 +1,9 @@
 """Lint a commit table before any GPU time is spent: every problem, per commit, with a stable code.
 
-The workflow runs the same checks: a finding of severity ``error`` turns the
-commit's legs into skipped legs with the code as their ``failure_category``.
+The workflow runs the same checks on the same reading of the command: the
+plan takes the command this lint normalized (once per commit), and a finding
+of severity ``error`` turns the commit's legs into skipped legs with the code
+as their ``failure_category``.
 ``repairable`` findings are fixed by the workflow itself (a missing parent is
 resolved in the cloned repository, a misplaced script by the ``script_path``
 rule) and ``warning`` findings are reported but do not stop the run: the
@@ -19,7 +21,7 @@ from patchbench import failures
 from patchbench.spec.benchspec import SpecError, gpus_needed
 from patchbench.spec.command import PYTHON, find_value, flag_name, flatten, option_value
 from patchbench.plan.commits import CommitRecord
-from patchbench.spec.normalize import normalize, script_location_ok
+from patchbench.spec.normalize import Command, normalize, script_location_ok
 
 PLACEHOLDER_IN_COMMAND = failures.PLACEHOLDER_IN_COMMAND
 LOCAL_PATH_IN_COMMAND = failures.LOCAL_PATH_IN_COMMAND
@@ -55,8 +57,18 @@ class Finding:
         return asdict(self)
 
 
-def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) -> list[Finding]:
-    """All findings for one commit, errors first in the order the workflow decides by."""
+@dataclass(frozen=True)
+class Linted:
+    """A commit's findings (errors first, in the order the workflow decides by), the command
+    the rules made of its perf command (None when it could not be read) and the GPUs it needs."""
+
+    findings: list[Finding]
+    command: Command | None = None
+    gpus: int = 1
+
+
+def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) -> Linted:
+    """Every problem of one commit, and the normalized command they were found in."""
     found: list[Finding] = []
 
     def add(code: str, message: str, severity: str = ERROR) -> None:
@@ -66,12 +78,12 @@ def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) ->
         add(failures.MISSING_PARENT_COMMIT, "parent_commit is empty; resolved from the repository if the commit is there", REPAIRABLE)
     if not record.perf_command or not record.perf_command.strip():
         add(failures.MISSING_PERF_COMMAND, "no perf_command: nothing to benchmark")
-        return found
+        return Linted(found)
     try:
         raw = shlex.split(record.perf_command)
     except ValueError as exc:
         add(failures.BAD_ARGUMENTS, f"perf_command cannot be split: {exc}")
-        return found
+        return Linted(found)
     _check_shell(raw, add)
     command = normalize(raw, rules)
     _check_script(raw, command, rules, add)
@@ -92,7 +104,7 @@ def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) ->
     if needed > gpus:
         add(failures.GPU_REQUIREMENT, f"needs {needed} GPUs (tensor x pipeline x data parallel), the host offers {gpus}")
     _check_model(record, find_value(command.items, "--model"), add)
-    return sorted(found, key=lambda f: f.severity != ERROR)
+    return Linted(sorted(found, key=lambda f: f.severity != ERROR), command, needed)
 
 
 def _check_shell(raw: list[str], add: Any) -> None:
@@ -145,7 +157,7 @@ def _check_model(record: CommitRecord, command_model: str | None, add: Any) -> N
 
 
 def lint_table(records: list[CommitRecord], gpus: int, rules: list[dict[str, Any]]) -> list[Finding]:
-    return [finding for record in records for finding in lint_record(record, gpus, rules)]
+    return [finding for record in records for finding in lint_record(record, gpus, rules).findings]
 
 
 def blocking(findings: list[Finding]) -> Finding | None:

@@ -9,17 +9,17 @@ root cause the runner cannot see (an out-of-memory that crashed the server is
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import platform
 import socket
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from patchbench import __version__, failures
+from patchbench import __version__, artifacts, failures
 from patchbench.parsing import parse_file
 from patchbench.results.retry import attempts_before
 from patchbench.runtime.runlog import read_annotations
+from patchbench.layout import IMAGE_TAG, SPEC
 
 ROOT_CAUSES = frozenset({failures.OOM, failures.ENV_ERROR, failures.BAD_ARGUMENTS, failures.DEPRECATED_SCRIPT})
 
@@ -49,17 +49,20 @@ def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_log
     A leg the plan skipped (``params["skip"]``: known before anything runs) has
     no image.tag and no run.log: it never reaches a GPU node or a cluster queue.
     """
-    result: dict[str, Any] = {**params, "spec": json.loads(spec.read_text())["spec"]}
+    commit_spec = artifacts.read_artifact(spec, SPEC)
+    result: dict[str, Any] = {**params, "spec": commit_spec["spec"]}
     parsed: dict[str, Any] = {"status": "failed", "metrics": {}, "runs": [], "failure": None}
     tag: dict[str, Any] = {}
     notes: dict[str, str] = {}
     attempt = 1
     if params.get("skip"):
         status, failure = "skipped", params["skip"]
+    elif commit_spec["spec"] is None:  # the tree ruled the command out: nothing was benchmarked
+        status, failure = "skipped", commit_spec["error"]
     elif image_tag is None or run_log is None:
         raise ValueError("a leg that is not skipped needs its image.tag and run.log")
     else:
-        tag = json.loads(image_tag.read_text())
+        tag = artifacts.read_artifact(image_tag, IMAGE_TAG)
         notes = read_annotations(run_log)
         attempt = attempts_before(run_log.parent) + 1
         if tag["status"] != "ok":

@@ -7,16 +7,16 @@ reruns exactly those legs (and the summary and report). Nothing is deleted.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Iterable
 
+from patchbench import artifacts
 from patchbench.failures import RETRYABLE
+from patchbench.layout import ATTEMPTS, METRICS, RUN_LOG
 
 MODES = ("failed", "all-failed")
-ATTEMPTS = "attempts"
-RETRIED_FILES = ("run.log", "metrics.json")
+RETRIED_FILES = (RUN_LOG, METRICS)
 
 
 def wants_retry(result: dict, mode: str) -> bool:
@@ -52,7 +52,7 @@ def legs_to_retry(leg_dirs: Iterable[Path], mode: str) -> list[Path]:
         raise ValueError(f"retry must be one of {', '.join(MODES)}, not {mode!r}")
     chosen = []
     for leg_dir in leg_dirs:
-        metrics = leg_dir / "metrics.json"
-        if metrics.exists() and wants_retry(json.loads(metrics.read_text()), mode):
+        metrics = leg_dir / METRICS
+        if metrics.exists() and wants_retry(artifacts.read_artifact(metrics, METRICS), mode):
             chosen.append(leg_dir)
     return chosen

@@ -7,13 +7,14 @@ table answers the question on its own: did the patch make the engine faster?
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
+from patchbench import artifacts
 from patchbench.results.direction import DEFAULT_PRIMARY, improvement_pct, verdict
+from patchbench.layout import METRICS
 
 LEG_COLUMNS = [
     "commit",
@@ -146,7 +147,7 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def load_results(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    return [json.loads(Path(p).read_text()) for p in paths]
+    return [artifacts.read_artifact(p, METRICS) for p in paths]
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:

@@ -13,4 +13,37 @@ verdict), ``runlog`` (run.log's format), ``gpus`` (device ids per leg),
 ``processes`` (deadlines, servers that never outlive the leg), ``images``
 (names, identities, which images a suite may remove) and ``containers``
 (mounts, environment and token of container commands).
+
+Each runtime also declares what its stages are given (``image_params`` and
+``run_params``: the config keys it reads, and who the leg is), so the plan
+knows no runtime's keys. Those two are read when Snakemake parses the
+workflow: they import nothing heavy.
 """
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable
+
+NAMES = ("local", "docker", "apptainer")
+
+
+@dataclass(frozen=True)
+class PlannedLeg:
+    """What a runtime's params may need beyond the config: who the leg is and who shares its image."""
+
+    suite: str
+    leg: str  # ``<commit>/<leg name>``: container labels, image claims
+    variant: str
+    agent: str
+    state_dir: str  # where a container runtime keeps the suite's state
+    image_users: Callable[[], list[str]]  # the legs that run from the image this leg starts from
+
+
+def module(name: str) -> ModuleType:
+    """The runtime named in a config or a stage's params (``prepare``, ``run`` and the params declarations)."""
+    if name not in NAMES:
+        raise ValueError(f"unknown runtime {name!r}; one of {', '.join(NAMES)}")
+    return importlib.import_module(f"patchbench.runtime.{name}")

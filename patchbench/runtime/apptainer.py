@@ -27,7 +27,8 @@ from patchbench import failures
 from patchbench.artifacts import file_sha256
 from patchbench.failures import Failure
 from patchbench.runtime.runlog import RunLogWriter
-from patchbench.runtime import containers, images, run as run_stage
+from patchbench.runtime import PlannedLeg, containers, images
+from patchbench.runtime import run as run_stage
 from patchbench.runtime import image as image_stage
 
 DOCKER_SCHEME = "docker://"
@@ -75,10 +76,25 @@ def exec_env(host_env: dict[str, str], env: dict[str, str]) -> dict[str, str]:
     return {**host_env, **{ENV_PREFIX + key: value for key, value in env.items()}}
 
 
+# ---------------------------------------------------------------- params
+
+
+def image_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
+    settings = config["apptainer"]
+    return {**containers.image_params(config, leg), "apptainer": {k: settings[k] for k in ("sif_dir", "pull")}}
+
+
+def run_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
+    settings = config["apptainer"]
+    return {**containers.run_params(config, leg), "apptainer": {k: settings[k] for k in ("executable", "options")}}
+
+
 # ---------------------------------------------------------------- prepare
 
 
-def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, out: Path, log: Path) -> None:
+def prepare(
+    params: dict[str, Any], *, repo: Path, revisions: Path, patch: Path, worktree: Path, out: Path, log: Path
+) -> None:
     """Find the leg's image (a local .sif, or a docker:// reference) and write ``image.tag``."""
 
     def build(tag: dict[str, Any]) -> Failure | None:
@@ -86,8 +102,11 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
             params["images"], variant=params["variant"], suite=params["suite"], commit=tag["commit"], parent=tag["parent"]
         )
         if params["variant"] == "agent":
-            failure = image_stage.vet_patch(repo, tag["checkout"], patch, worktree) or image_stage.rebuild_check(
-                tag, patch, can_rebuild=False, why_not="the apptainer runtime cannot rebuild an image"
+            failure = image_stage.judge_patch(
+                tag,
+                image_stage.vet_patch(repo, tag["checkout"], patch, worktree),
+                can_rebuild=False,
+                why_not="the apptainer runtime cannot rebuild an image",
             )
             if failure:
                 return failure
@@ -107,7 +126,7 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
             tag.update(digest="sha256:" + file_sha256(sif), image_pulled=False, disk_gb=disk_gb)
         return None
 
-    image_stage.prepare_leg(params, runtime="apptainer", repo=repo, patch=patch, out=out, build=build)
+    image_stage.prepare_leg(params, runtime="apptainer", revisions=revisions, patch=patch, out=out, build=build)
 
 
 # ---------------------------------------------------------------- run

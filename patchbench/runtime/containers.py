@@ -14,12 +14,39 @@ from typing import Any
 
 from patchbench import failures
 
-from patchbench.runtime import gpus
+from patchbench.runtime import PlannedLeg, gpus
 from patchbench.failures import Failure
 from patchbench.runtime.run import LegFailure
 
 PATCH_MOUNT = "/patchbench/patch.diff"
 HF_CACHE_MOUNT = "/root/.cache/huggingface"
+
+
+def image_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
+    """What every container runtime's image stage reads: naming, the source tree, the rebuild."""
+    container = config["container"]
+    return {
+        "suite": leg.suite,
+        "leg": leg.leg,
+        "state_dir": leg.state_dir,
+        "agent": leg.agent,
+        "images": container["images"],
+        "source_dir": container["source_dir"],
+        "rebuild_command": container["rebuild_command"],
+    }
+
+
+def run_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
+    """What every container runtime's run stage reads: who the leg is, the interpreter, the container settings."""
+    container = config["container"]
+    shared = ("env", "request_gpus", "hf_cache", "hf_token_env", "hf_token_file", "source_dir")
+    return {
+        "suite": leg.suite,
+        "leg": leg.leg,
+        "state_dir": leg.state_dir,
+        "python": container["python"],
+        "container": {k: container[k] for k in shared},
+    }
 
 
 def hf_token(container: dict[str, Any]) -> str:

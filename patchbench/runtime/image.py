@@ -17,27 +17,39 @@ from typing import Any, Callable
 from patchbench import artifacts, failures, gitops
 from patchbench.failures import Failure
 from patchbench.artifacts import file_sha256
-from patchbench.patches.vet import check_and_apply, compiled_sources
-from patchbench.target.revisions import resolve as revisions_of
+from patchbench.patches.vet import Applied, check_and_apply, compiled_sources
+from patchbench.target.revisions import read as read_revisions
+from patchbench.layout import IMAGE_TAG
 
 # Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
 Build = Callable[[dict[str, Any]], Failure | None]
 
 
-def prepare_leg(params: dict[str, Any], *, runtime: str, repo: Path, patch: Path, out: Path, build: Build) -> None:
+def prepare_leg(
+    params: dict[str, Any], *, runtime: str, revisions: Path, patch: Path, out: Path, build: Build
+) -> None:
     """Write the leg's ``image.tag``; failures are recorded in it, never raised."""
-    tag: dict[str, Any] = {"runtime": runtime, "variant": params["variant"], "patch": str(patch), "patch_sha256": file_sha256(patch)}
-    revisions, failure = revisions_of(repo, params)
-    tag.update(revisions)
+    variant = params["variant"]
+    known = read_revisions(revisions)
+    tag: dict[str, Any] = {
+        "runtime": runtime,
+        "variant": variant,
+        "patch": str(patch),
+        "patch_sha256": file_sha256(patch),
+        "commit": known.commit,
+        "parent": known.parent,
+        "parent_repaired": known.parent_repaired,
+    }
+    failure = known.failure_for(variant)
     if failure is None:
-        tag["checkout"] = tag["commit"] if params["variant"] == "human" else tag["parent"]
+        tag["checkout"] = known.checkout(variant)
         failure = build(tag)
     tag["status"] = "failed" if failure else "ok"
     tag["failure"] = failure.as_dict() if failure else None
-    artifacts.write_json(out, tag)
+    artifacts.write_artifact(out, IMAGE_TAG, tag)
 
 
-def vet_patch(repo: Path, checkout: str, patch: Path, scratch: Path) -> Failure | None:
+def vet_patch(repo: Path, checkout: str, patch: Path, scratch: Path) -> Applied:
     """Vet and trial-apply an agent patch on a host copy of ``checkout``, then drop the copy.
 
     Container runtimes apply the patch inside the image later; judging it here
@@ -52,13 +64,16 @@ def vet_patch(repo: Path, checkout: str, patch: Path, scratch: Path) -> Failure 
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def rebuild_check(tag: dict[str, Any], patch: Path, *, can_rebuild: bool, why_not: str) -> Failure | None:
-    """Record whether the agent's patch changes compiled sources; refuse it when nothing would rebuild them.
+def judge_patch(tag: dict[str, Any], applied: Applied, *, can_rebuild: bool, why_not: str) -> Failure | None:
+    """The agent patch's verdict: how vetting and applying it went, then whether it changes
+    compiled sources that nothing would rebuild (recorded in ``tag``).
 
     Benchmarking without the rebuild would credit the agent with the baseline.
     ``why_not`` completes the evidence ("... and <why_not>").
     """
-    compiled = compiled_sources(patch)
+    if applied.failure or applied.changes is None:
+        return applied.failure
+    compiled = compiled_sources(applied.changes)
     tag["needs_rebuild"] = bool(compiled)
     if compiled and not can_rebuild:
         return Failure(failures.NEEDS_REBUILD, f"patch changes compiled sources ({', '.join(compiled[:5])}) and {why_not}")

@@ -20,17 +20,30 @@ from typing import Any, Iterator
 
 from patchbench import failures, gitops
 
-from patchbench.runtime import gpus, processes
+from patchbench.runtime import PlannedLeg, gpus, processes
 from patchbench.failures import Failure
 from patchbench.patches.vet import check_and_apply
 from patchbench.runtime.runlog import RunLogWriter
 from patchbench.runtime import image as image_stage
 from patchbench.runtime import run as run_stage
 
+# ---------------------------------------------------------------- params
+
+
+def image_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
+    return {"setup_command": config.get("setup_command") or ""}
+
+
+def run_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
+    return {"python": config.get("python") or ""}
+
+
 # ---------------------------------------------------------------- prepare
 
 
-def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, out: Path, log: Path) -> None:
+def prepare(
+    params: dict[str, Any], *, repo: Path, revisions: Path, patch: Path, worktree: Path, out: Path, log: Path
+) -> None:
     """Build the leg's image (a working copy) and write ``image.tag``; failures are recorded, not raised."""
 
     def build(tag: dict[str, Any]) -> Failure | None:
@@ -42,7 +55,7 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
             tag["digest"] = gitops.tree_id(worktree)
         return failure
 
-    image_stage.prepare_leg(params, runtime="local", repo=repo, patch=patch, out=out, build=build)
+    image_stage.prepare_leg(params, runtime="local", revisions=revisions, patch=patch, out=out, build=build)
 
 
 def build_worktree(tag: dict[str, Any], *, repo: Path, log: Path) -> Failure | None:
@@ -51,9 +64,9 @@ def build_worktree(tag: dict[str, Any], *, repo: Path, log: Path) -> Failure | N
     shutil.rmtree(worktree, ignore_errors=True)
     gitops.checkout_detached(repo, tag["checkout"], worktree)
     if tag["variant"] == "agent":
-        patch = Path(tag["patch"])
-        failure = check_and_apply(worktree, patch) or image_stage.rebuild_check(
-            tag, patch, can_rebuild=bool(tag["setup_command"]), why_not="no setup_command rebuilds them"
+        applied = check_and_apply(worktree, Path(tag["patch"]))
+        failure = image_stage.judge_patch(
+            tag, applied, can_rebuild=bool(tag["setup_command"]), why_not="no setup_command rebuilds them"
         )
         if failure:
             return failure

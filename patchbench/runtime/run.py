@@ -13,7 +13,6 @@ sections; secrets are scrubbed from captured output; the verdict comes last.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shlex
 import socket
@@ -22,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Protocol
 
-from patchbench import failures
+from patchbench import artifacts, failures
 
 from patchbench.runtime import gpus, processes
 from patchbench.spec.benchspec import BenchSpec, render
 from patchbench.failures import Failure
 from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION, RunLogWriter
+from patchbench.layout import IMAGE_TAG, SPEC
 
 CLIENT_HOST = "127.0.0.1"  # the client always reaches its server over loopback
 REDACTED = b"***"
@@ -92,13 +92,13 @@ OpenExecutor = Callable[[dict[str, Any], list[str], RunLogWriter], ContextManage
 
 def run_leg(params: dict[str, Any], *, spec: Path, image_tag: Path, out: Path, open_executor: OpenExecutor) -> None:
     """Run the commit's benchmark spec in the leg's image; write ``run.log`` (complete, or not at all)."""
-    tag = json.loads(image_tag.read_text())
-    bench = json.loads(spec.read_text())["spec"]
+    tag = artifacts.read_artifact(image_tag, IMAGE_TAG)
+    commit_spec = artifacts.read_artifact(spec, SPEC)
     writer = RunLogWriter(out)
     try:
         with processes.interruptible():
             writer.note("started", now())
-            verdict(writer, _attempt(params, tag, bench, writer, out.parent, open_executor))
+            verdict(writer, _attempt(params, tag, commit_spec, writer, out.parent, open_executor))
             writer.note("finished", now())
         writer.commit()
     except BaseException:
@@ -109,11 +109,14 @@ def run_leg(params: dict[str, Any], *, spec: Path, image_tag: Path, out: Path, o
 def _attempt(
     params: dict[str, Any],
     tag: dict[str, Any],
-    bench: dict[str, Any],
+    commit_spec: dict[str, Any],
     writer: RunLogWriter,
     scratch: Path,
     open_executor: OpenExecutor,
 ) -> Failure | None:
+    if commit_spec["spec"] is None:
+        writer.note("not run", "the commit's benchmark spec could not be made")
+        return Failure(**commit_spec["error"])
     if tag["status"] != "ok":
         writer.note("not run", f"image status is {tag['status']}")
         return Failure(**tag["failure"])
@@ -124,7 +127,7 @@ def _attempt(
             writer.note("gpu ids", ",".join(ids))
             with open_executor(tag, ids, writer) as executor:
                 return benchmark(
-                    BenchSpec.from_dict(bench),
+                    BenchSpec.from_dict(commit_spec["spec"]),
                     executor,
                     timeouts=params["timeouts"],
                     health_paths=params["health_paths"],

@@ -14,7 +14,7 @@ from typing import Any
 
 from patchbench import failures
 from patchbench.spec.command import PYTHON, find_value, flag_name, flatten, option_value
-from patchbench.spec.normalize import TargetFacts, normalize
+from patchbench.spec.normalize import Command
 
 BENCHMARK_TYPES = ("serving", "latency", "throughput")
 
@@ -93,29 +93,19 @@ def gpus_needed(items: list[list[str]]) -> int:
 
 
 def build_spec(
-    perf_command: str | None,
+    command: Command,
     *,
     model: str | None = None,
     server_command: str = "",
     server_flags: tuple[str, ...] = (),
-    rules: list[dict[str, Any]] | None = None,
-    facts: TargetFacts | None = None,
 ) -> BenchSpec:
-    """Turn a commit's perf command into its one canonical benchmark.
+    """Turn a commit's normalized command into its one canonical benchmark.
 
-    The command is split with shlex and rewritten by the normalization
-    ``rules``. For serving, flags in ``server_flags`` (engine options such as
+    For serving, flags in ``server_flags`` (engine options such as
     ``--tensor-parallel-size`` that ISO-Bench commands mix into the client
     call) move to the server command; the client gets ``--host/--port`` of the
     server the runtime starts.
     """
-    if not perf_command or not perf_command.strip():
-        raise SpecError(failures.MISSING_PERF_COMMAND, "the commit table gives no perf command")
-    try:
-        tokens = shlex.split(perf_command)
-    except ValueError as exc:
-        raise SpecError(failures.BAD_ARGUMENTS, f"perf command cannot be split: {exc}") from None
-    command = normalize(tokens, rules or [], facts)
     if command.kind is None:
         raise SpecError(failures.UNSUPPORTED_BENCHMARK, f"not a benchmark the workflow can run: {shlex.join(command.program)!r}")
     items = command.items

@@ -17,7 +17,12 @@ Actions:
 ``drop``             remove options
 ``rename``           rename options, keeping their values
 ``target_cli``       ``vllm bench X`` <-> ``python benchmarks/benchmark_X.py``, whichever the
-                     target tree really has (needs facts about the tree; skipped without them)
+                     target tree really has (a *tree rule*: see below)
+
+Rules are applied once per commit, in two steps. :func:`normalize` applies
+every rule that needs only the command, when the suite is planned (lint and
+the plan read the same result). :func:`apply_tree_rules` applies the rules that
+need facts about the commit's tree, in the spec job, after the others.
 
 Conditions (all must hold): ``type`` (a type or list), ``program``
 (``script`` or ``vllm-bench``), ``option`` ({flag: value}), ``present`` and
@@ -43,7 +48,9 @@ from patchbench.spec.command import (
 
 # Act on the raw words, before the benchmark type can be read from them.
 PRE_PARSE_ACTIONS = ("env_assignments", "script_path")
-ACTIONS = PRE_PARSE_ACTIONS + ("canonical_flags", "set", "set_default", "drop", "rename", "target_cli")
+# Need facts about the commit's tree: applied by the spec job, not when the suite is planned.
+TREE_ACTIONS = ("target_cli",)
+ACTIONS = PRE_PARSE_ACTIONS + ("canonical_flags", "set", "set_default", "drop", "rename") + TREE_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class TargetFacts:
 
 @dataclass
 class Command:
+    """A perf command as the rules left it: environment, program, benchmark type, options."""
+
     env: dict[str, str]
     program: list[str]
     kind: str | None
@@ -65,6 +74,13 @@ class Command:
     @property
     def style(self) -> str:
         return "vllm-bench" if self.program[:2] == ["vllm", "bench"] else "script"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "program": self.program, "kind": self.kind, "items": self.items, "fired": self.fired}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Command:
+        return cls(dict(data["env"]), list(data["program"]), data["kind"], [list(i) for i in data["items"]], list(data["fired"]))
 
 
 def read_program(tokens: list[str]) -> tuple[list[str], str | None, list[str]]:
@@ -77,8 +93,8 @@ def read_program(tokens: list[str]) -> tuple[list[str], str | None, list[str]]:
     return tokens[:1], None, tokens[1:]
 
 
-def normalize(tokens: list[str], rules: list[dict[str, Any]], facts: TargetFacts | None = None) -> Command:
-    """Apply ``rules`` in order to a split perf command; the result says which fired."""
+def normalize(tokens: list[str], rules: list[dict[str, Any]]) -> Command:
+    """Apply the command-only ``rules``, in order, to a split perf command; the result says which fired."""
     tokens = list(tokens)
     env: dict[str, str] = {}
     fired: list[str] = []
@@ -97,9 +113,18 @@ def normalize(tokens: list[str], rules: list[dict[str, Any]], facts: TargetFacts
     program, kind, rest = read_program(tokens)
     command = Command(env, program, kind, split_options(rest), fired)
     for rule in rules:
-        if rule["action"] not in PRE_PARSE_ACTIONS and _holds(rule.get("when", {}), command):
-            if _apply(rule, command, facts):
-                command.fired.append(rule["name"])
+        skip = rule["action"] in PRE_PARSE_ACTIONS or rule["action"] in TREE_ACTIONS
+        if not skip and _holds(rule.get("when", {}), command) and _apply(rule, command, None):
+            command.fired.append(rule["name"])
+    return command
+
+
+def apply_tree_rules(command: Command, rules: list[dict[str, Any]], facts: TargetFacts) -> Command:
+    """A copy of ``command`` with the rules that need facts about its tree applied, in order."""
+    command = Command.from_dict(command.as_dict())
+    for rule in rules:
+        if rule["action"] in TREE_ACTIONS and _holds(rule.get("when", {}), command) and _apply(rule, command, facts):
+            command.fired.append(rule["name"])
     return command
 
 

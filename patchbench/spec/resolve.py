@@ -1,9 +1,11 @@
-"""A commit's canonical benchmark, resolved once against the target tree and shared by its legs.
+"""The spec stage: a commit's planned command, finished against its tree, becomes ``spec.json``.
 
-Writing the spec to one file per commit (``spec.json``) that every leg reads
-makes "all variants run the identical command" true by construction, and lets
-rules that depend on the target version (``target_cli``) look at the parent
-commit's tree.
+The plan normalized the command once (the rules that need only the command);
+this job adds only what needs the commit's tree (the rules that ask which
+benchmark programs the parent's tree has) and writes the one spec every leg
+of the commit reads, which makes "all variants run the identical command"
+true by construction. It checks that the tree changed neither the benchmark
+type nor the GPU count the plan scheduled for: either would be an error.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from patchbench import gitops
+from patchbench import artifacts, failures, gitops
+from patchbench.layout import SPEC
 from patchbench.spec.benchspec import BENCHMARK_TYPES, SpecError, build_spec
-from patchbench.spec.normalize import TargetFacts
-from patchbench.target.revisions import resolve
+from patchbench.spec.normalize import Command, TargetFacts, apply_tree_rules
+from patchbench.target import revisions as revisions_file
 
 # A 2025+ vLLM script that only says "use the CLI" is not a runnable script.
 STUB_MARKER = b"This script has been moved to the vLLM CLI"
@@ -39,25 +42,42 @@ def target_facts(repo: Path, rev: str, cli_paths: dict[str, str]) -> TargetFacts
     return TargetFacts(frozenset(scripts), frozenset(cli))
 
 
-def resolve_spec(params: dict[str, Any], repo: Path) -> dict[str, Any]:
-    """``{"spec": …, "facts": …}`` or ``{"spec": None, "error": …}`` for the commit in ``params``."""
-    revisions, failure = resolve(repo, {**params, "variant": "baseline"})
+def resolve_spec(params: dict[str, Any], *, repo: Path, revisions: Path) -> dict[str, Any]:
+    """``{"spec": …, "facts": …}``, or ``{"spec": None, "error": …}`` for the commit in ``params``."""
+    if params["command"] is None:  # the plan skips such a commit's legs; its spec says why
+        return _error(failures.MISSING_PERF_COMMAND, "the plan found no runnable command for this commit")
+    command = Command.from_dict(params["command"])
+    known = revisions_file.read(revisions)
     facts = None
-    if failure is None:
-        facts = target_facts(repo, revisions["parent"], _cli_paths(params["rules"]))
+    if known.failure is None and known.parent:
+        facts = target_facts(repo, known.parent, _cli_paths(params["tree_rules"]))
+        command = apply_tree_rules(command, params["tree_rules"], facts)
     try:
         spec = build_spec(
-            params["perf_command"],
+            command,
             model=params["model"],
             server_command=params["server_command"],
             server_flags=tuple(params["server_flags"]),
-            rules=params["rules"],
-            facts=facts,
         )
     except SpecError as exc:
-        return {"spec": None, "error": {"category": exc.category, "evidence": str(exc)}}
+        return _error(exc.category, str(exc))
+    planned = (params["command"]["kind"], params["gpus"])
+    if (spec.benchmark_type, spec.gpus) != planned:
+        return _error(
+            failures.BAD_ARGUMENTS,
+            f"the tree changed what the plan scheduled: type {planned[0]} -> {spec.benchmark_type}, "
+            f"GPUs {planned[1]} -> {spec.gpus}",
+        )
     facts_record = None if facts is None else {"scripts": sorted(facts.scripts), "cli": sorted(facts.cli)}
     return {"spec": spec.as_dict(), "facts": facts_record}
+
+
+def write(params: dict[str, Any], *, repo: Path, revisions: Path, out: Path) -> None:
+    artifacts.write_artifact(out, SPEC, resolve_spec(params, repo=repo, revisions=revisions))
+
+
+def _error(category: str, evidence: str) -> dict[str, Any]:
+    return {"spec": None, "error": {"category": category, "evidence": evidence}}
 
 
 def _cli_paths(rules: list[dict[str, Any]]) -> dict[str, str]:

@@ -27,14 +27,15 @@ import docker
 import docker.errors
 import pytest
 
-from patchbench import cli, config, gitops
+from patchbench import artifacts, cli, config, gitops
 
 from patchbench.spec import resolve
-from patchbench.plan.suite import Leg, SuitePlan, plan_suite
-from patchbench.target.revisions import leg_patch
+from patchbench.plan.legs import Leg
+from patchbench.plan.suite import SuitePlan, plan_suite
 from patchbench.runtime.runlog import read_annotations
 from patchbench.runtime.docker.engine import API_VERSION, LABEL_SUITE
 from tests.conftest import commit_all, git
+from patchbench.layout import REVISIONS, SPEC, Layout
 
 BASE_IMAGE = os.environ.get("PATCHBENCH_BASE_IMAGE", "patchbench/python3:bookworm")
 TEST_REPOSITORY = "patchbench-test"  # every image a test makes is named under it
@@ -119,6 +120,10 @@ class Harness:
     workdir: Path
     overrides: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.name)
+
     def config(self) -> dict[str, Any]:
         base = {
             "suite": self.name,
@@ -156,30 +161,40 @@ class Harness:
         return Leg(self.target.commit, variant, "a" if variant == "agent" else "")
 
     def leg_dir(self, leg: Leg) -> Path:
-        return Path("results") / self.name / "legs" / leg.commit / leg.name
+        return Path(self.layout.leg_dir(leg.commit, leg.name))
+
+    def revisions(self) -> Path:
+        """The commit's revisions job, as the workflow runs it once per commit."""
+        out = Path(self.layout.commit_file(self.target.commit, REVISIONS))
+        params = json.dumps(self.plan().revisions_params(self.target.commit))
+        assert cli.main(["revisions", "--params", params, "--repo", str(self.target.bare), "--out", str(out)]) == 0
+        return out
 
     def prepare(self, leg: Leg) -> dict[str, Any]:
         """The patch and image stages; the image.tag."""
         plan = self.plan()
         where = self.leg_dir(leg)
         where.mkdir(parents=True, exist_ok=True)
-        patch = where / "patch.diff"
-        patch.write_bytes(leg_patch(plan.patch_params(leg), repo=self.target.bare, agent_patch=plan.agent_patch(leg)))
-        log = Path("results") / self.name / "logs" / "image" / f"{leg.name}.log"
+        revisions, patch = self.revisions(), where / "patch.diff"
+        agent = plan.agent_patch(leg)
+        argv = self._stage("patch", plan.patch_params(leg), repo=self.target.bare, revisions=revisions)
+        assert cli.main(argv + ([str(agent)] if agent else []) + ["--out", str(patch)]) == 0
+        log = Path(self.layout.log("image", leg.commit, leg.name))
         log.parent.mkdir(parents=True, exist_ok=True)
-        worktree = Path("results") / self.name / "worktrees" / leg.name
-        argv = self._stage("image", plan.image_params(leg), repo=self.target.bare, patch=patch, worktree=worktree, log=log)
+        worktree = Path(self.layout.worktree(leg.commit, leg.name))
+        paths = {"repo": self.target.bare, "revisions": revisions, "patch": patch, "worktree": worktree, "log": log}
+        argv = self._stage("image", plan.image_params(leg), **paths)
         assert cli.main(argv + ["--out", str(where / "image.tag")]) == 0
         return json.loads((where / "image.tag").read_text())
 
     def image_log(self, leg: Leg) -> str:
-        return (Path("results") / self.name / "logs" / "image" / f"{leg.name}.log").read_text()
+        return Path(self.layout.log("image", leg.commit, leg.name)).read_text()
 
     def run_argv(self, leg: Leg, spec: dict[str, Any]) -> list[str]:
         """``patchbench leg run`` arguments for ``leg`` running ``spec`` (a BenchSpec as a dict)."""
         where = self.leg_dir(leg)
         spec_file = where.parent / "spec.json"
-        spec_file.write_text(json.dumps({"spec": {"gpus": 1, "env": {}, "server_argv": [], **spec}}))
+        artifacts.write_artifact(spec_file, SPEC, {"spec": {"gpus": 1, "env": {}, "server_argv": [], **spec}})
         argv = self._stage("run", self.plan().run_params(leg), spec=spec_file, image=where / "image.tag", repo=self.target.bare)
         return argv + ["--out", str(where / "run.log")]
 
@@ -189,7 +204,8 @@ class Harness:
         return Run(read_annotations(run_log), run_log.read_text())
 
     def spec_of_commit(self) -> dict[str, Any]:
-        return resolve.resolve_spec(self.plan().spec_params(self.target.commit), self.target.bare)["spec"]
+        params = self.plan().spec_params(self.target.commit)
+        return resolve.resolve_spec(params, repo=self.target.bare, revisions=self.revisions())["spec"]
 
     def _stage(self, stage: str, params: dict[str, Any], **paths: Path) -> list[str]:
         argv = ["leg", stage, "--params", json.dumps(params)]

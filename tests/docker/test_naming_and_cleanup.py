@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from patchbench import config
-from patchbench.plan.suite import Leg, plan_suite
+from patchbench.plan.legs import Leg
+from patchbench.plan.suite import plan_suite
 from patchbench.runtime import images
 from patchbench.runtime.containers import command_env
 from patchbench.runtime.docker.engine import container_config

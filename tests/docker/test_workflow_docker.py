@@ -15,6 +15,9 @@ import pytest
 from tests.docker.conftest import suite_containers
 from tests.test_workflow_demo import EXPECTED, commit_slugs
 from tests.workflow import copy_project, snakemake
+from patchbench.layout import Layout
+
+DEMO = Layout("demo")
 
 FAKE_TOKEN = "hf_demoFakeToken0987654321"
 ARGS = ("--cores", "2", "--resources", "gpu=2", "--config", "runtime=docker", "gpus=2")
@@ -37,7 +40,7 @@ def docker_demo(engine, tmp_path_factory):
 
 def test_every_leg_ends_as_with_the_local_runtime(docker_demo):
     workdir, _ = docker_demo
-    summary = pd.read_csv(workdir / "results" / "demo" / "summary.csv", dtype={"agent": str}).fillna("")
+    summary = pd.read_csv(workdir / DEMO.summary, dtype={"agent": str}).fillna("")
     slugs = commit_slugs(workdir)
     seen: dict[str, dict[str, tuple[str, str]]] = {}
     for row in summary.itertuples():
@@ -50,7 +53,7 @@ def test_every_leg_ends_as_with_the_local_runtime(docker_demo):
 def test_legs_ran_in_containers_on_their_own_gpu(docker_demo):
     workdir, _ = docker_demo
     ran = 0
-    for metrics in (workdir / "results" / "demo" / "legs").glob("*/*/metrics.json"):
+    for metrics in (workdir / DEMO.base / "legs").glob("*/*/metrics.json"):
         result = json.loads(metrics.read_text())
         if result["status"] == "skipped":  # skipped before anything ran: no image stage, no runtime
             continue
@@ -67,12 +70,11 @@ def test_legs_ran_in_containers_on_their_own_gpu(docker_demo):
 
 def test_summary_and_report_record_images_and_disk(docker_demo):
     workdir, _ = docker_demo
-    results = workdir / "results" / "demo"
-    summary = pd.read_csv(results / "summary.csv", dtype={"agent": str})
+    summary = pd.read_csv(workdir / DEMO.summary, dtype={"agent": str})
     ok = summary[summary.status == "ok"]
     assert ok["image"].notna().all() and (ok["disk_peak_gb"] > 0).all()
     assert not ok["image_pulled"].astype(bool).any()
-    report = (results / "report.md").read_text()
+    report = (workdir / DEMO.report_md).read_text()
     assert "| images pulled | 0 |" in report
     assert f"| peak disk | {summary['disk_peak_gb'].max():,.1f} GB |" in report
 

@@ -19,6 +19,9 @@ import pytest
 from tests.slurm.conftest import NODE_GPUS, leg_gpu_ids, run_on_slurm, site_profile, slurm_gpus
 from tests.test_workflow_demo import EXPECTED, commit_slugs, running_legs
 from tests.workflow import copy_project
+from patchbench.layout import RUN_LOG, Layout
+
+DEMO = Layout("demo")
 
 LIMIT_S = 420  # a demo run takes 1-3 minutes here
 
@@ -35,13 +38,13 @@ def demo_on_slurm(slurm_cluster, tmp_path_factory):
 
 
 def test_every_leg_ends_as_in_the_local_run(demo_on_slurm):
-    summary = pd.read_csv(demo_on_slurm.workdir / "results/demo/summary.csv", dtype={"agent": str}).fillna("")
+    summary = pd.read_csv(demo_on_slurm.workdir / DEMO.summary, dtype={"agent": str}).fillna("")
     slugs = commit_slugs(demo_on_slurm.workdir)
     seen = {}
     for row in summary.itertuples():
         seen.setdefault(slugs[row.commit], {})[row.leg] = (row.status, row.failure_category)
     assert seen == EXPECTED
-    assert (demo_on_slurm.workdir / "results/demo/report.html").is_file()
+    assert (demo_on_slurm.workdir / DEMO.report_html).is_file()
 
 
 def test_image_and_run_jobs_went_through_slurm_and_nothing_else(demo_on_slurm):
@@ -76,7 +79,7 @@ def test_each_leg_runs_on_the_gpus_slurm_gave_its_job(demo_on_slurm):
         if not job.gpus:
             continue
         commit, leg = job.leg
-        run_log = demo_on_slurm.workdir / f"results/demo/legs/{commit}/{leg}/run.log"
+        run_log = demo_on_slurm.workdir / DEMO.leg_file(commit, leg, RUN_LOG)
         ids = leg_gpu_ids(run_log)
         if ids is None:  # its image failed (a patch, a missing commit): the benchmark never started
             assert EXPECTED[slugs[commit]][leg][0] == "failed", run_log.read_text()
@@ -97,7 +100,7 @@ def test_skipped_legs_never_reach_slurm(demo_on_slurm):
     assert len(skipped) == 5  # the 8-GPU commit's four legs, and beta's missing patch
     assert not skipped & {job.leg for job in demo_on_slurm.jobs()}
     for commit, leg in skipped:
-        leg_dir = demo_on_slurm.workdir / f"results/demo/legs/{commit}/{leg}"
+        leg_dir = demo_on_slurm.workdir / DEMO.leg_dir(commit, leg)
         assert not (leg_dir / "image.tag").exists() and not (leg_dir / "run.log").exists()
         assert json.loads((leg_dir / "metrics.json").read_text())["status"] == "skipped"
 

@@ -16,6 +16,9 @@ import pytest
 
 from tests.slurm.conftest import leg_gpu_ids, run_on_slurm, site_profile, slurm_gpus
 from tests.workflow import copy_project
+from patchbench.layout import METRICS, RUN_LOG, Layout
+
+TP2 = Layout("tp2")
 
 TWO = "5410c9300e438ec8a8e257b9550707dbb0ec3f94"
 EIGHT = "90902cab829bdda53078a46e312fe021d7df75a2"
@@ -33,7 +36,7 @@ def tp2_on_slurm(slurm_cluster, tmp_path_factory):
 
 
 def metrics(run, commit, leg):
-    return json.loads((run.workdir / f"results/tp2/legs/{commit}/{leg}/metrics.json").read_text())
+    return json.loads((run.workdir / TP2.leg_file(commit, leg, METRICS)).read_text())
 
 
 def test_two_gpu_legs_run_with_two_gpus(tp2_on_slurm):
@@ -42,7 +45,7 @@ def test_two_gpu_legs_run_with_two_gpus(tp2_on_slurm):
         assert metrics(tp2_on_slurm, TWO, leg)["status"] == "ok", metrics(tp2_on_slurm, TWO, leg)
         job = runs[(TWO, leg)]
         assert job.state == "COMPLETED" and job.gpus == 2, job
-        run_log = tp2_on_slurm.workdir / f"results/tp2/legs/{TWO}/{leg}/run.log"
+        run_log = tp2_on_slurm.workdir / TP2.leg_file(TWO, leg, RUN_LOG)
         assert leg_gpu_ids(run_log) == slurm_gpus()[job.jobid] == "0,1"
 
 

@@ -55,7 +55,9 @@ PROGRESS_EVERY_S = 10.0
 EVIDENCE_LINES = 8
 
 
-def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, out: Path, log: Path) -> None:
+def prepare(
+    params: dict[str, Any], *, repo: Path, revisions: Path, patch: Path, worktree: Path, out: Path, log: Path
+) -> None:
     """Resolve (pull, build, derive) the leg's image and write ``image.tag``; failures are recorded, not raised.
 
     ``worktree`` is scratch space for vetting an agent patch on the host.
@@ -64,8 +66,11 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
     def build(tag: dict[str, Any]) -> Failure | None:
         recipe = _start_recipe(params, tag)
         if params["variant"] == "agent":
-            failure = image_stage.vet_patch(repo, tag["checkout"], patch, worktree) or image_stage.rebuild_check(
-                tag, patch, can_rebuild=bool(params["rebuild_command"]), why_not="no container.rebuild_command rebuilds them"
+            failure = image_stage.judge_patch(
+                tag,
+                image_stage.vet_patch(repo, tag["checkout"], patch, worktree),
+                can_rebuild=bool(params["rebuild_command"]),
+                why_not="no container.rebuild_command rebuilds them",
             )
             if failure:
                 return failure
@@ -84,7 +89,7 @@ def prepare(params: dict[str, Any], *, repo: Path, patch: Path, worktree: Path, 
             obtainer.note_facts(recipe["name"], tag["digest"])
         return None
 
-    image_stage.prepare_leg(params, runtime="docker", repo=repo, patch=patch, out=out, build=build)
+    image_stage.prepare_leg(params, runtime="docker", revisions=revisions, patch=patch, out=out, build=build)
 
 def _start_recipe(params: dict[str, Any], tag: dict[str, Any]) -> dict[str, Any]:
     """How to obtain the image a leg starts from: by name, pulled, or built from the Dockerfile template."""
