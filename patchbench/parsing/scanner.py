@@ -23,9 +23,12 @@ from patchbench.parsing.labels import SERVING, TEXT_HEADS
 from patchbench.parsing.lines import (
     COLLECTOR_STARTS,
     DECORATION,
+    LOG_LEVELS,
+    PROCESS_TAG_STARTS,
     Batch,
     clean,
     strip_collector_prefix,
+    strip_process_prefix,
     strip_service_prefix,
 )
 from patchbench.parsing.text import TABLE_TITLE, TextResults, is_table_rule
@@ -41,6 +44,8 @@ _HEADS = TEXT_HEADS | HINT_HEADS | {"====", _MARK_HEAD}
 _FIRST_CHARS = frozenset("0123456789p{\x1b")
 # tqdm draws "NN%|" in every bar: thousands of redraws, never a result.
 _PROGRESS_BAR = "%|"
+# Where a process tag's ") " is looked for.
+_TAG_CHARS = 200
 # How many requests a serving run sends, in the Namespace(…) it prints first.
 _NUM_PROMPTS = re.compile(r"\bnum_prompts=(\d+)")
 
@@ -70,12 +75,19 @@ class LogScanner:
             if line[:1] in COLLECTOR_STARTS:
                 # A log collector's time stamp ("2025-05-30T20:38:10.123Z "): read what follows.
                 line = strip_collector_prefix(line)
+            # Results are read behind a process tag ("(task, pid=25491) "); the failure
+            # tracker keeps the tag, since it tells which process raised a traceback. Most
+            # tagged lines are vLLM's log lines, never results: a cheap look past the first
+            # ") " spares them the tag's pattern.
+            body = line
+            if line[:1] in PROCESS_TAG_STARTS and not line.startswith(LOG_LEVELS, line.find(") ", 1, _TAG_CHARS) + 2):
+                body = strip_process_prefix(line)
             if json_open:
-                if self._json.feed(line):
+                if self._json.feed(body):
                     json_open = self._json.open
                     continue
                 json_open = False
-            stripped = line.lstrip(DECORATION)
+            stripped = body.lstrip(DECORATION)
             head = stripped[:4].lower()
             if head in _HEADS or head[:1] in _FIRST_CHARS:
                 json_open = self._candidate(stripped, head, batch.number(index))

@@ -1,0 +1,97 @@
+"""vLLM output as the tools around it reshape it (issue 19): job runners' line prefixes,
+text glued to a result line, result files trimmed to their latency statistics, and the
+benchmark's name quoted where only a hint of it is left.
+
+Each test is built from a family of shapes, written by hand after the tool that makes
+them (named in the comments); expected values are read off the inputs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from patchbench import failures
+from patchbench.parsing import parse_lines
+from tests.parsing.builders import table_2024_06, traceback
+from tests.parsing.test_upstream_formats import LATENCY_2026, LATENCY_2026_METRICS, SERVE_2026_LOG, SERVE_2026_METRICS
+
+CYAN, DIM, RESET = "\x1b[36m", "\x1b[2m", "\x1b[0m"
+
+# --- process prefixes of job runners --------------------------------------------------------
+
+# What Ray, SkyPilot and vLLM put before every line of a process they started. Ray
+# (ray/_private/worker.py, print_worker_logs) prints "({task or actor name} pid={pid})", adds
+# ", ip={ip}" for another node, and colours the prefix when it writes to a terminal.
+# SkyPilot names the task, or the node in a multi-node job, followed by a comma.
+PROCESS_PREFIXES = {
+    "skypilot task": "(task, pid=25491) ",
+    "skypilot head node": "(head, rank=0, pid=18260) ",
+    "skypilot worker node, pid before ip": "(worker1, rank=1, pid=2960, ip=172.31.0.82) ",
+    "skypilot worker node, ip before pid": "(worker2, rank=2, ip=10.146.0.25, pid=13680) ",
+    "skypilot, coloured": f"{CYAN}(head, rank=0, pid=3808){RESET} ",
+    "ray task without a name": "(pid=45601) ",
+    "ray named task": "(run_benchmark pid=4242) ",
+    "ray actor on another node": "(RayWorkerWrapper pid=5121, ip=10.0.0.7) ",
+    "ray actor, coloured": f"{DIM}{CYAN}(BenchmarkActor pid=311, ip=10.0.0.3){RESET} ",
+    "ray serve replica": "(ServeReplica:default:VLLMDeployment pid=8812) ",
+    "ray data worker": "(MapWorker(MapBatches(vLLMEngineStageUDF)) pid=731, ip=10.0.0.9) ",
+    "vllm worker process": "(VllmWorker rank=0 pid=7151) ",
+    "ray task inside a skypilot task": "(task, pid=25491) (run_benchmark pid=4242) ",
+}
+
+
+@pytest.mark.parametrize("prefix", sorted(PROCESS_PREFIXES))
+def test_a_serving_log_behind_a_process_prefix(prefix: str) -> None:
+    tag = PROCESS_PREFIXES[prefix]
+    result = parse_lines([tag + line for line in SERVE_2026_LOG])
+    assert (result["benchmark_type"], result["status"], result["failure"]) == ("serving", "ok", None)
+    assert result["metrics"] == pytest.approx(SERVE_2026_METRICS)
+    assert [(run["format"], run["line"]) for run in result["runs"]] == [("serving-table", 21)]
+
+
+@pytest.mark.parametrize("prefix", sorted(PROCESS_PREFIXES))
+def test_latency_output_and_its_json_behind_a_process_prefix(prefix: str) -> None:
+    # `vllm bench latency ... --output-json latency.json; cat latency.json` in one task.
+    document = json.dumps(
+        {
+            "avg_latency": 1.0125,
+            "std_latency": 0.0025,
+            "latencies": [1.01, 1.015],
+            "percentiles": {"10": 1.01, "25": 1.011, "50": 1.0125, "75": 1.014, "90": 1.015, "99": 1.02},
+        },
+        indent=4,
+    )
+    tag = PROCESS_PREFIXES[prefix]
+    result = parse_lines([tag + line for line in [*LATENCY_2026, *document.split("\n")]])
+    runs = [(run["format"], run["status"]) for run in result["runs"]]
+    assert runs == [("latency-text", "ok"), ("latency-json", "ok")]
+    assert result["metrics"] == pytest.approx(LATENCY_2026_METRICS)
+
+
+# Text in parentheses at the start of a line that is not a process prefix: it names no pid.
+NOT_PREFIXES = ["(before) ", "(venv) ", "(1) ", "(pid 4242) ", "(see pid=4242 above) ", "(note: pid=4242) "]
+
+
+@pytest.mark.parametrize("text", NOT_PREFIXES)
+def test_parenthesised_text_is_not_a_process_prefix(text: str) -> None:
+    # A comparison written by hand, "(before) Mean TTFT (ms): …", is not a result.
+    assert parse_lines([text + line for line in table_2024_06()])["runs"] == []
+
+
+def test_a_traceback_behind_a_process_prefix_still_tells_its_process() -> None:
+    # The prefix stays on the failure side: a vLLM worker's traceback is the server's.
+    tag = "(VllmWorker rank=0 pid=7151) "
+    lines = traceback("RuntimeError: NCCL error: unhandled system error", ("/usr/bin/vllm",), prefix=tag)
+    assert parse_lines(lines)["failure"] == {
+        "category": failures.SERVER_CRASH,
+        "evidence": tag + "RuntimeError: NCCL error: unhandled system error",
+    }
+
+
+@pytest.mark.parametrize("prefix", ["(pid=45601) ", f"{DIM}{CYAN}(RayWorkerWrapper pid=5121, ip=10.0.0.7){RESET} "])
+def test_server_warnings_behind_a_ray_prefix_are_not_failures(prefix: str) -> None:
+    # vLLM's logger prefix is found behind the process prefix, so a WARNING stays harmless.
+    warning = "WARNING 09-10 12:00:00 [__init__.py:26] Failed to import from vllm._C with ModuleNotFoundError('x')"
+    assert parse_lines([prefix + warning])["failure"]["category"] == failures.NO_METRICS
