@@ -31,7 +31,7 @@ from patchbench.parsing.lines import (
     strip_process_prefix,
     strip_service_prefix,
 )
-from patchbench.parsing.text import TABLE_TITLE, TextResults, is_table_rule
+from patchbench.parsing.text import TextResults
 from patchbench.runlog import MARK
 
 # Only the most recent runs are listed; a log of thousands of sweeps stays bounded.
@@ -42,8 +42,6 @@ _HEADS = TEXT_HEADS | HINT_HEADS | {"====", _MARK_HEAD}
 # latency" (any percentile), a JSON object, a coloured line, a progress bar
 # glued to the table title.
 _FIRST_CHARS = frozenset("0123456789p{\x1b")
-# tqdm draws "NN%|" in every bar: thousands of redraws, never a result.
-_PROGRESS_BAR = "%|"
 # Where a process tag's ") " is looked for.
 _TAG_CHARS = 200
 # How many requests a serving run sends, in the Namespace(…) it prints first.
@@ -123,17 +121,7 @@ class LogScanner:
         if head[:1] == "{":
             self._json.start(stripped, number)
             return self._json.open
-        if _PROGRESS_BAR in stripped and TABLE_TITLE not in stripped:
-            return False
-        text = clean(stripped)
-        if TABLE_TITLE in text:
-            self._text.header(number)
-        elif is_table_rule(text):
-            self._text.rule()
-        else:
-            label, colon, value = text.partition(":")
-            if colon:
-                self._text.row(label, value, text, number)
+        self._text.line(clean(stripped), number)
         return False
 
     def _finished(self, block: Block) -> None:

@@ -14,9 +14,17 @@ import pytest
 
 from patchbench import failures
 from patchbench.parsing import parse_lines
-from tests.parsing.builders import table_2024_06, traceback
+from tests.parsing.builders import (
+    LATENCIES_2024_06,
+    SUMMARY_2024_06_METRICS,
+    row,
+    table_2024_06,
+    title,
+    traceback,
+)
 from tests.parsing.test_upstream_formats import LATENCY_2026, LATENCY_2026_METRICS, SERVE_2026_LOG, SERVE_2026_METRICS
 
+FULL_2024_06 = {**SUMMARY_2024_06_METRICS, **LATENCIES_2024_06}
 CYAN, DIM, RESET = "\x1b[36m", "\x1b[2m", "\x1b[0m"
 
 # --- process prefixes of job runners --------------------------------------------------------
@@ -95,3 +103,78 @@ def test_server_warnings_behind_a_ray_prefix_are_not_failures(prefix: str) -> No
     # vLLM's logger prefix is found behind the process prefix, so a WARNING stays harmless.
     warning = "WARNING 09-10 12:00:00 [__init__.py:26] Failed to import from vllm._C with ModuleNotFoundError('x')"
     assert parse_lines([prefix + warning])["failure"]["category"] == failures.NO_METRICS
+
+
+# --- text glued to a result line ---------------------------------------------------------------
+
+# The last row of a table, as vLLM prints it (value padded to 10) and as an editor or a
+# web form that trims trailing spaces keeps it.
+LAST_ROW = row("P99 ITL (ms):", "127.23")
+LAST_ROW_TRIMMED = LAST_ROW.rstrip()
+RULE = "=" * 50
+TITLE = title(" Serving Benchmark Result ", "=")
+BAR_START = "  0%|          | 0/1000 [00:00<?, ?it/s]"
+BAR_END = "100%|██████████| 1000/1000 [00:30<00:00, 33.21it/s]"
+
+# tqdm draws on stderr with "\r"; where a log viewer or a pipe dropped the "\r", the bar
+# is glued to the line printed before it. Its percentage is always three characters
+# ("{percentage:3.0f}%|"), so "127.23100%|" is 127.23 and a full bar.
+GLUED_TO_THE_LAST_ROW = {
+    "bar after the padded value": LAST_ROW + BAR_START,
+    "bar after the trimmed value": LAST_ROW_TRIMMED + BAR_END,
+    "bar with its description": LAST_ROW + "Processed prompts: " + BAR_END,
+    "closing rule after the padded value": LAST_ROW + RULE,
+    "closing rule after the trimmed value": LAST_ROW_TRIMMED + RULE,
+}
+
+
+@pytest.mark.parametrize("tail", sorted(GLUED_TO_THE_LAST_ROW))
+def test_text_glued_to_the_last_row(tail: str) -> None:
+    lines = table_2024_06(end=False)
+    lines[-1] = GLUED_TO_THE_LAST_ROW[tail]
+    if RULE not in lines[-1]:
+        lines.append(RULE)
+    result = parse_lines(lines)
+    assert (result["status"], result["metrics"]) == ("ok", FULL_2024_06)
+
+
+@pytest.mark.parametrize("bar", [BAR_START, BAR_END, "Processed prompts: " + BAR_END])
+def test_a_bar_glued_to_the_closing_rule(bar: str) -> None:
+    lines = table_2024_06()
+    lines[-1] += bar
+    result = parse_lines(lines)
+    assert (result["status"], result["metrics"]) == ("ok", FULL_2024_06)
+
+
+@pytest.mark.parametrize("last_row", [LAST_ROW, LAST_ROW_TRIMMED], ids=["padded", "trimmed"])
+def test_a_pasted_copy_glued_to_the_last_row(last_row: str) -> None:
+    # The output pasted twice, the second copy starting on the first one's last line.
+    first = table_2024_06(end=False)
+    second = table_2024_06()
+    result = parse_lines([*first[:-1], last_row + second[0], *second[1:]])
+    first_run, second_run = result["runs"]
+    assert (first_run["status"], first_run["metrics"]) == ("incomplete", FULL_2024_06)
+    assert (second_run["status"], second_run["line"], result["metrics"]) == ("ok", len(first), FULL_2024_06)
+
+
+def test_a_bar_glued_to_a_count_keeps_the_count() -> None:
+    # "1000" + "100%|": the bar's three-character field is not part of the number.
+    lines = table_2024_06()
+    lines[1] = row("Successful requests:", 1000).rstrip() + BAR_END
+    result = parse_lines(lines)
+    assert (result["status"], result["metrics"]) == ("ok", FULL_2024_06)
+
+
+@pytest.mark.parametrize(
+    "glued",
+    ["2025-05-30T20:38:10.123Z INFO done", "0.5%|", ".5", "1e"],
+    ids=["time stamp", "not a tqdm bar", "a second point", "an exponent without digits"],
+)
+def test_digits_glued_to_a_value_never_make_another_number(glued: str) -> None:
+    # Nothing tells where the value ends: the row has no number and the table is damaged.
+    # (Digits then a space, "127.23" + "5 requests", cannot be told from the value at all.)
+    lines = table_2024_06()
+    lines[-2] = LAST_ROW_TRIMMED + glued
+    result = parse_lines(lines)
+    assert result["status"] == "incomplete"
+    assert "p99_itl_ms" not in result["metrics"]
