@@ -178,3 +178,97 @@ def test_digits_glued_to_a_value_never_make_another_number(glued: str) -> None:
     result = parse_lines(lines)
     assert result["status"] == "incomplete"
     assert "p99_itl_ms" not in result["metrics"]
+
+
+# --- result files trimmed to their latency statistics ------------------------------------------
+
+# vllm-ascend's nightly serving files keep the latency statistics of a --save-result
+# file and drop the counts: no "completed", no "request_throughput". They are serving
+# results that cannot be complete.
+TRIMMED_RESULTS = {
+    "one line, three metrics": (
+        '{"mean_ttft_ms": 45.12, "median_ttft_ms": 41.8, "p99_ttft_ms": 120.33, "mean_tpot_ms": 12.04, '
+        '"median_tpot_ms": 11.97, "p99_tpot_ms": 14.1, "mean_itl_ms": 12.01, "median_itl_ms": 11.5, '
+        '"p99_itl_ms": 30.25}',
+        {
+            "mean_ttft_ms": 45.12,
+            "median_ttft_ms": 41.8,
+            "p99_ttft_ms": 120.33,
+            "mean_tpot_ms": 12.04,
+            "median_tpot_ms": 11.97,
+            "p99_tpot_ms": 14.1,
+            "mean_itl_ms": 12.01,
+            "median_itl_ms": 11.5,
+            "p99_itl_ms": 30.25,
+        },
+    ),
+    "indented, with setup strings and std": (
+        json.dumps(
+            {
+                "test_name": "serving_qwen3_8b_tp1_qps_4",
+                "model_id": "Qwen/Qwen3-8B",
+                "request_rate": "inf",
+                "mean_ttft_ms": 80.5,
+                "median_ttft_ms": 75.25,
+                "std_ttft_ms": 9.5,
+                "p99_ttft_ms": 140.0,
+                "mean_e2el_ms": 2400.5,
+                "p99_e2el_ms": 3100.75,
+            },
+            indent=4,
+        ),
+        {
+            "mean_ttft_ms": 80.5,
+            "median_ttft_ms": 75.25,
+            "std_ttft_ms": 9.5,
+            "p99_ttft_ms": 140.0,
+            "mean_e2el_ms": 2400.5,
+            "p99_e2el_ms": 3100.75,
+        },
+    ),
+    "with output throughput, any percentiles, NaN": (
+        '{"output_throughput": 1830.5, "median_ttft_ms": 33.0, "p50_tpot_ms": 9.5, "p90_tpot_ms": 11.25, '
+        '"p99.9_itl_ms": 48.0, "std_itl_ms": NaN}',
+        {
+            "output_throughput": 1830.5,
+            "median_ttft_ms": 33.0,
+            "p50_tpot_ms": 9.5,
+            "p90_tpot_ms": 11.25,
+            "p99.9_itl_ms": 48.0,
+        },
+    ),
+    "a single statistic": ('{"backend": "vllm", "p99_tpot_ms": 21.5}', {"p99_tpot_ms": 21.5}),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(TRIMMED_RESULTS))
+def test_a_result_file_with_only_latency_statistics_is_an_incomplete_serving_result(shape: str) -> None:
+    text, metrics = TRIMMED_RESULTS[shape]
+    result = parse_lines(text.split("\n"))
+    assert (result["benchmark_type"], result["status"], result["failure"]) == ("serving", "incomplete", None)
+    assert [(run["format"], run["line"]) for run in result["runs"]] == [("serving-json", 1)]
+    assert result["metrics"] == metrics
+
+
+def test_a_complete_result_wins_over_a_trimmed_one() -> None:
+    trimmed, _ = TRIMMED_RESULTS["one line, three metrics"]
+    whole = '{"duration": 10.0, "completed": 100, "request_throughput": 10.0, "mean_ttft_ms": 50.5}'
+    result = parse_lines([whole, trimmed])
+    assert [run["status"] for run in result["runs"]] == ["ok", "incomplete"]
+    assert result["metrics"] == {"duration": 10.0, "completed": 100, "request_throughput": 10.0, "mean_ttft_ms": 50.5}
+
+
+NOT_RESULTS = {
+    # vllm-ascend's report script maps result keys to column titles.
+    "column titles": '{"test_name": "Test name", "median_ttft_ms": "TTFT (ms)", "median_tpot_ms": "TPOT (ms)"}',
+    "a template": '{"mean_ttft_ms": null, "p99_ttft_ms": null}',
+    "thresholds one level down": '{"model": "m", "thresholds": {"p99_ttft_ms": 200, "mean_tpot_ms": 40}}',
+    "names in a list": '{"percentile_metrics": ["p99_ttft_ms", "mean_tpot_ms"], "metric_percentiles": "99"}',
+    "near misses": '{"ttft_ms": 12.5, "max_ttft_ms": 400, "p99_ttft": 5.0, "mean_ttft_s": 0.1, "p99_ttft_ms_slo": 3}',
+}
+
+
+@pytest.mark.parametrize("shape", sorted(NOT_RESULTS))
+def test_json_that_only_names_latency_statistics_is_not_a_result(shape: str) -> None:
+    result = parse_lines([NOT_RESULTS[shape]])
+    assert (result["runs"], result["status"]) == ([], "failed")
