@@ -75,10 +75,15 @@ class LogScanner:
                 line = strip_collector_prefix(line)
             # Results are read behind a process tag ("(task, pid=25491) "); the failure
             # tracker keeps the tag, since it tells which process raised a traceback. Most
-            # tagged lines are vLLM's log lines, never results: a cheap look past the first
-            # ") " spares them the tag's pattern.
+            # tagged lines are vLLM's log lines ("(APIServer pid=7) INFO …"), never a result
+            # or a hint: a look past the first ") " skips them cheaply (unless a JSON object
+            # is open, which such a line ends).
             body = line
-            if line[:1] in PROCESS_TAG_STARTS and not line.startswith(LOG_LEVELS, line.find(") ", 1, _TAG_CHARS) + 2):
+            if line[:1] in PROCESS_TAG_STARTS:
+                if not json_open and line.startswith(LOG_LEVELS, line.find(") ", 1, _TAG_CHARS) + 2):
+                    if failures_here:
+                        self._failures.line(line)
+                    continue
                 body = strip_process_prefix(line)
             if json_open:
                 if self._json.feed(body):
