@@ -3,9 +3,10 @@
 Speed comes from doing almost nothing for the lines that matter least. A line
 is looked at closely only if its first four characters (lower-cased, after
 comment markers and indentation) could start a result row, a table rule, a JSON
-object, a runner marker or a type hint; everything else (server logs, request
+object, a Namespace(…) or a runner marker; everything else (server logs, request
 logs) costs a strip, a slice and a set lookup. Failure signals are looked for
-only in batches that contain one of a few trigger substrings at all.
+only in batches that contain one of a few trigger substrings at all, the
+benchmark's name only in batches that contain its word, until it is found.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from patchbench import failures
 from patchbench.parsing.blocks import FAILED, OK, Block
 from patchbench.parsing.classify import EVIDENCE_LINES, FailureTracker, has_trigger, quote
-from patchbench.parsing.hints import HINT_HEADS, type_hint
+from patchbench.parsing.hints import COMMAND_WORD, HINT_HEADS, type_hint
 from patchbench.parsing.jsonresult import JsonResults
 from patchbench.parsing.labels import SERVING, TEXT_HEADS
 from patchbench.parsing.lines import (
@@ -27,6 +28,7 @@ from patchbench.parsing.lines import (
     PROCESS_TAG_STARTS,
     Batch,
     clean,
+    log_level,
     strip_collector_prefix,
     strip_process_prefix,
     strip_service_prefix,
@@ -37,7 +39,7 @@ from patchbench.runlog import MARK
 # Only the most recent runs are listed; a log of thousands of sweeps stays bounded.
 MAX_RUNS = 1000
 _MARK_HEAD = MARK[:4].lower()
-_HEADS = TEXT_HEADS | HINT_HEADS | {"====", _MARK_HEAD}
+_HEADS = TEXT_HEADS | {"name", "====", _MARK_HEAD}
 # Lines starting with these may be rows too: "P99 TTFT", "90% percentile
 # latency" (any percentile), a JSON object, a coloured line, a progress bar
 # glued to the table title.
@@ -67,6 +69,10 @@ class LogScanner:
         json_open = self._json.open
         # docker compose's "service-1  | " can start any line; a batch without "| " has none.
         services = "| " in batch.text
+        # Until the log hints at its benchmark: the script or subcommand may be named in
+        # any line (a batch without the word names none), Namespace(…) and bars at a line's start.
+        hinting = self._hint is None
+        named = hinting and COMMAND_WORD in batch.text
         for index, line in enumerate(batch.lines):
             if services:
                 line = strip_service_prefix(line)
@@ -92,6 +98,9 @@ class LogScanner:
                 json_open = False
             stripped = body.lstrip(DECORATION)
             head = stripped[:4].lower()
+            if hinting and (head in HINT_HEADS or (named and COMMAND_WORD in stripped)):
+                self._hint = _hint(stripped, line)
+                hinting = self._hint is None
             if head in _HEADS or head[:1] in _FIRST_CHARS:
                 json_open = self._candidate(stripped, head, batch.number(index))
             if failures_here:
@@ -117,8 +126,6 @@ class LogScanner:
         if head == _MARK_HEAD and stripped.startswith(MARK):
             self._failures.marker(stripped)
             return False
-        if self._hint is None and head in HINT_HEADS:
-            self._hint = type_hint(stripped)
         if head == "name" and stripped.startswith("Namespace(") and type_hint(stripped) == SERVING:
             requested = _NUM_PROMPTS.search(stripped)
             if requested:
@@ -146,7 +153,7 @@ class LogScanner:
             return self._wanted
         if chosen is not None:
             return chosen.benchmark_type
-        return self._hint or self._failures.type_hint
+        return self._hint
 
     def _failure(self, status: str, chosen: Block | None) -> dict[str, str] | None:
         if status == OK:
@@ -187,3 +194,11 @@ class LogScanner:
         logged = self._failures.evidence(failures.REQUESTS_FAILED)
         evidence = "\n".join(list(dict.fromkeys(rows + logged))[:EVIDENCE_LINES])
         return failures.Failure(failures.REQUESTS_FAILED, evidence).as_dict()
+
+
+def _hint(stripped: str, line: str) -> str | None:
+    """The benchmark type a line names; runner annotations and vLLM's log lines (whose
+    request logs quote any prompt) name none."""
+    if stripped.startswith(MARK) or log_level(line) is not None:
+        return None
+    return type_hint(stripped)

@@ -272,3 +272,66 @@ NOT_RESULTS = {
 def test_json_that_only_names_latency_statistics_is_not_a_result(shape: str) -> None:
     result = parse_lines([NOT_RESULTS[shape]])
     assert (result["runs"], result["status"]) == ([], "failed")
+
+
+# --- the benchmark's name where only a hint of it is left --------------------------------------
+
+NAMED_TYPES = {
+    # The 2025-09 deprecation stub, condensed onto one line by whoever reported it.
+    "stub, condensed": ("Please use: vllm bench latency", "latency"),
+    "stub, joined": (
+        "DEPRECATED: This script has been moved to the vLLM CLI. Please use the following command instead: "
+        "vllm bench throughput",
+        "throughput",
+    ),
+    # Python's subprocess quoting the child's command line, as a list or a string.
+    "argv list": (
+        "subprocess.CalledProcessError: Command '['vllm', 'bench', 'serve', '--model', 'm']' returned non-zero "
+        "exit status 1.",
+        "serving",
+    ),
+    "argv string": (
+        "subprocess.CalledProcessError: Command 'vllm bench latency --model m' returned non-zero exit status 1.",
+        "latency",
+    ),
+    # Launchers that log the command they start.
+    "launcher": ("INFO:runner:Launching child process: vllm bench serve --model m --port 8000", "serving"),
+    "shell trace": ("+ python3 benchmarks/benchmark_throughput.py --model m --input-len 128", "throughput"),
+    "module path": ("Running /usr/bin/python3 -m vllm.entrypoints.cli.main bench latency --model m", "latency"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAMED_TYPES))
+def test_the_type_named_in_a_quoted_command(case: str) -> None:
+    line, benchmark_type = NAMED_TYPES[case]
+    result = parse_lines([line])
+    assert (result["status"], result["benchmark_type"]) == ("failed", benchmark_type)
+
+
+NOT_NAMED = {
+    "another bench subcommand": "Please use: vllm bench encoder",
+    "the server command": "Launching child process: vllm serve meta-llama/Llama-3.1-8B --port 8000",
+    "a kernel benchmark": "+ python3 benchmarks/kernels/benchmark_moe.py --tune",
+    "a prompt in vLLM's request log": (
+        "(APIServer pid=7) INFO 05-30 20:38:10 [logger.py:43] Received request cmpl-1: prompt: "
+        "'How do I run vllm bench latency?', params: SamplingParams(n=1)"
+    ),
+    "a runner annotation": "[patchbench] command: vllm bench serve --model m",
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_NAMED))
+def test_text_that_names_no_benchmark_type(case: str) -> None:
+    assert parse_lines([NOT_NAMED[case]])["benchmark_type"] is None
+
+
+@pytest.mark.parametrize("prefix", ["", "(task, pid=25491) "])
+def test_the_type_named_in_a_tracebacks_files(prefix: str) -> None:
+    files = ("/usr/local/lib/python3.12/dist-packages/vllm/benchmarks/throughput.py",)
+    result = parse_lines(traceback("KeyError: 'prompt_len'", files, prefix=prefix))
+    assert (result["status"], result["benchmark_type"]) == ("failed", "throughput")
+
+
+def test_the_first_hint_wins() -> None:
+    lines = ["Please use: vllm bench serve", "usage: benchmark_latency.py [-h]"]
+    assert parse_lines(lines)["benchmark_type"] == "serving"
