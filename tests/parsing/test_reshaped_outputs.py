@@ -98,7 +98,14 @@ def test_a_traceback_behind_a_process_prefix_still_tells_its_process() -> None:
     }
 
 
-@pytest.mark.parametrize("prefix", ["(pid=45601) ", f"{DIM}{CYAN}(RayWorkerWrapper pid=5121, ip=10.0.0.7){RESET} "])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "(pid=45601) ",
+        f"{DIM}{CYAN}(RayWorkerWrapper pid=5121, ip=10.0.0.7){RESET} ",
+        "(task, pid=25491) (APIServer pid=7) ",
+    ],
+)
 def test_server_warnings_behind_a_ray_prefix_are_not_failures(prefix: str) -> None:
     # vLLM's logger prefix is found behind the process prefix, so a WARNING stays harmless.
     warning = "WARNING 09-10 12:00:00 [__init__.py:26] Failed to import from vllm._C with ModuleNotFoundError('x')"
