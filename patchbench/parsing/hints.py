@@ -36,7 +36,7 @@ def type_hint(text: str) -> str | None:
     """The benchmark type ``text`` (a line without its prefixes) names, or None."""
     command = _COMMAND.search(text)
     if command is not None:
-        return _COMMAND_TYPES[command[command.lastindex or 0]]
+        return _COMMAND_TYPES[next(word for word in command.groups() if word)]
     if text.startswith("Namespace("):
         return next((benchmark_type for needle, benchmark_type in _NAMESPACE_HINTS if needle in text), None)
     return LATENCY if text.startswith(_LATENCY_BARS) else None

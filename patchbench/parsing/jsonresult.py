@@ -131,7 +131,7 @@ _RESULT_KINDS: tuple[tuple[str, KeyMapper, tuple[str, ...]], ...] = (
 
 
 def _result_kind(scalars: dict[str, str]) -> tuple[str, KeyMapper] | None:
-    """The format and key mapper of the result ``scalars`` are, or None if they are not one.
+    """The format and key mapper of the result that ``scalars`` hold, or None if they hold none.
 
     A serving result trimmed to its latency statistics (no counts, no throughput) is still
     one when at least one statistic has a number: a file that only names them (column

@@ -44,7 +44,7 @@ _HEADS = TEXT_HEADS | {"name", "====", _MARK_HEAD}
 # latency" (any percentile), a JSON object, a coloured line, a progress bar
 # glued to the table title.
 _FIRST_CHARS = frozenset("0123456789p{\x1b")
-# Where a process tag's ") " is looked for.
+# How far into a line the ") " that ends a process tag is looked for.
 _TAG_CHARS = 200
 # How many requests a serving run sends, in the Namespace(…) it prints first.
 _NUM_PROMPTS = re.compile(r"\bnum_prompts=(\d+)")
@@ -99,7 +99,7 @@ class LogScanner:
             stripped = body.lstrip(DECORATION)
             head = stripped[:4].lower()
             if hinting and (head in HINT_HEADS or (named and COMMAND_WORD in stripped)):
-                self._hint = _hint(stripped, line)
+                self._hint = _hint_in(stripped, line)
                 hinting = self._hint is None
             if head in _HEADS or head[:1] in _FIRST_CHARS:
                 json_open = self._candidate(stripped, head, batch.number(index))
@@ -196,7 +196,7 @@ class LogScanner:
         return failures.Failure(failures.REQUESTS_FAILED, evidence).as_dict()
 
 
-def _hint(stripped: str, line: str) -> str | None:
+def _hint_in(stripped: str, line: str) -> str | None:
     """The benchmark type a line names; runner annotations and vLLM's log lines (whose
     request logs quote any prompt) name none."""
     if stripped.startswith(MARK) or log_level(line) is not None:
