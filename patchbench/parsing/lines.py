@@ -49,6 +49,9 @@ _PROCESS_TAG = rf"{_SGR}\((?:{_TAG_NAME},? )?(?:{_TAG_PAIR},? )*pid=\d+(?:,? {_T
 _PROCESS_PREFIX = re.compile(f"(?:{_PROCESS_TAG})+")
 # Only lines starting with one of these are tried (a coloured tag starts with its escape).
 PROCESS_TAG_STARTS = frozenset("(\x1b")
+# Tags are looked for in this many first characters: real ones (nested, coloured) are far
+# shorter, and a long line of garbage that starts with "(" stays cheap.
+_MAX_TAGS_CHARS = 512
 # vLLM's log levels: a tag followed by one ("(APIServer pid=7) INFO …") starts a log line.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL")
 # "ERROR 01-02 03:04:05 [core.py:12] " (2025+) or "INFO 01-02 03:04:05 llm_engine.py:161] " (older).
@@ -104,7 +107,7 @@ def strip_ansi(text: str) -> str:
 
 def strip_process_prefix(line: str) -> str:
     """The line without its leading process tags (``(APIServer pid=…)``, ``(task, pid=…)``)."""
-    match = _PROCESS_PREFIX.match(line) if line[:1] in PROCESS_TAG_STARTS else None
+    match = _PROCESS_PREFIX.match(line, 0, _MAX_TAGS_CHARS) if line[:1] in PROCESS_TAG_STARTS else None
     return line[match.end() :] if match else line
 
 
