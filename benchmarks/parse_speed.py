@@ -20,7 +20,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from patchbench.parsing import parse_file
+# Measure the parser of this checkout, not whichever patchbench is installed (a script's
+# own folder, not the working directory, comes first on sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from patchbench.parsing import parse_file  # noqa: E402
 
 _TABLE = """\
 ============ Serving Benchmark Result ============

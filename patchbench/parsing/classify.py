@@ -21,7 +21,6 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from patchbench import failures
-from patchbench.parsing.hints import type_hint
 from patchbench.parsing.lines import log_level, strip_ansi, strip_log_prefix
 from patchbench.runtime.runlog import BENCHMARK_SECTION, MARK, SERVER_SECTION
 
@@ -161,7 +160,6 @@ class FailureTracker:
 
     signals: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=EVIDENCE_LINES))
-    type_hint: str | None = None
     _seen: int = 0
     _section: str | None = None
     _traceback: _Traceback | None = None
@@ -259,8 +257,6 @@ class FailureTracker:
         path = frame[1]
         trace.benchmark_frames = trace.benchmark_frames or "benchmark" in path
         trace.server_frames = trace.server_frames or any(part in path for part in _SERVER_FILES)
-        if self.type_hint is None:
-            self.type_hint = type_hint(path)
 
     def _exception_signal(self, trace: _Traceback, name: str, body: str) -> str | None:
         found = signature(body)

@@ -15,7 +15,13 @@ import re
 from typing import Callable
 
 from patchbench.parsing.blocks import Block
-from patchbench.parsing.labels import latency_json_key, parse_number, serving_json_key, throughput_json_key
+from patchbench.parsing.labels import (
+    is_request_latency_stat,
+    latency_json_key,
+    parse_number,
+    serving_json_key,
+    throughput_json_key,
+)
 
 # A JSON string (escapes included), a bracket, or a run of anything else.
 _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]|[^"{}\[\]]+')
@@ -114,30 +120,48 @@ def continues_object(line: str) -> bool:
     return _CONTINUATION.match(line) is not None
 
 
+# A JSON key -> (canonical key, scale), or None if it is not a metric.
+KeyMapper = Callable[[str], tuple[str, float] | None]
 # (format, key mapper, keys that identify the kind of result)
-_RESULT_KINDS: tuple[tuple[str, Callable[[str], tuple[str, float] | None], tuple[str, ...]], ...] = (
+_RESULT_KINDS: tuple[tuple[str, KeyMapper, tuple[str, ...]], ...] = (
     ("latency-json", latency_json_key, ("avg_latency",)),
     ("throughput-json", throughput_json_key, ("requests_per_second", "tokens_per_second")),
     ("serving-json", serving_json_key, ("completed", "request_throughput", "request_inthroughput")),
 )
 
 
+def _result_kind(scalars: dict[str, str]) -> tuple[str, KeyMapper] | None:
+    """The format and key mapper of the result that ``scalars`` hold, or None if they hold none.
+
+    A serving result trimmed to its latency statistics (no counts, no throughput) is still
+    one when at least one statistic has a number: a file that only names them (column
+    titles, a template of nulls) is not.
+    """
+    for format_name, mapper, identifying in _RESULT_KINDS:
+        if any(key in scalars for key in identifying):
+            return format_name, mapper
+    if any(is_request_latency_stat(key) and parse_number(text) is not None for key, text in scalars.items()):
+        return "serving-json", serving_json_key
+    return None
+
+
 def result_block(scanner: ObjectScanner, line: int) -> Block | None:
     """The result block of a scanned object, or None if it is not a benchmark result."""
-    for format_name, mapper, identifying in _RESULT_KINDS:
-        if any(key in scanner.scalars for key in identifying):
-            block = Block(format_name, line, ended=scanner.closed and not scanner.truncated)
-            for key, text in scanner.scalars.items():
-                mapped = mapper(key)
-                value = parse_number(text) if mapped else None
-                if mapped and value is not None:
-                    canonical, scale = mapped
-                    block.put(canonical, value * scale)
-            requested = parse_number(scanner.scalars.get("num_prompts", ""))
-            if format_name == "serving-json" and requested is not None and requested.is_integer():
-                block.requested = int(requested)
-            return block
-    return None
+    kind = _result_kind(scanner.scalars)
+    if kind is None:
+        return None
+    format_name, mapper = kind
+    block = Block(format_name, line, ended=scanner.closed and not scanner.truncated)
+    for key, text in scanner.scalars.items():
+        mapped = mapper(key)
+        value = parse_number(text) if mapped else None
+        if mapped and value is not None:
+            canonical, scale = mapped
+            block.put(canonical, value * scale)
+    requested = parse_number(scanner.scalars.get("num_prompts", ""))
+    if format_name == "serving-json" and requested is not None and requested.is_integer():
+        block.requested = int(requested)
+    return block
 
 
 class JsonResults:

@@ -273,6 +273,9 @@ SERVING_JSON_KEYS = frozenset(
 SERVING_JSON_ALIASES = {"request_inthroughput": "request_throughput", "request_goodput:": "request_goodput"}
 # mean_/median_/std_/pNN_ × any metric × _ms, and the probe percentiles.
 _SERVING_JSON_STAT = re.compile(r"(?:mean|median|std|p(\d+(?:\.\d+)?))_[a-z0-9_]+_ms|probe_p(\d+(?:\.\d+)?)_e2el_ms")
+# The request latency statistics every serving result has had since 2024-02 (TTFT, TPOT,
+# ITL, E2EL): enough to tell a result file trimmed to them (vllm-ascend's nightly files).
+_REQUEST_LATENCY_STAT = re.compile(r"(?:mean|median|std|p\d+(?:\.\d+)?)_(?:ttft|tpot|itl|e2el)_ms")
 
 LATENCY_JSON_KEYS = {"avg_latency": "latency_avg_ms", "std_latency": "latency_std_ms"}
 LATENCY_JSON_PERCENTILE = re.compile(r"percentiles\.(\d+(?:\.\d+)?)")
@@ -302,6 +305,11 @@ def serving_json_key(key: str) -> tuple[str, float] | None:
     if percentile:
         key = key.replace(f"p{percentile}_", f"p{percentile_word(percentile)}_", 1)
     return key, 1.0
+
+
+def is_request_latency_stat(key: str) -> bool:
+    """Whether ``key`` is a serving result's TTFT/TPOT/ITL/E2EL statistic (``p99_itl_ms``)."""
+    return _REQUEST_LATENCY_STAT.fullmatch(key) is not None
 
 
 def latency_json_key(key: str) -> tuple[str, float] | None:

@@ -33,12 +33,30 @@ MAX_JSON_LINE_CHARS = 32 * 1024 * 1024
 # systems put in saved logs (OSC titles and links; Buildkite's "\x1b_bk;t=…\x07"
 # timestamps are APC), each ended by BEL or ST.
 _ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|[()][0-9A-Za-z]|[\]_P^][^\x07\x1b]*(?:\x07|\x1b\\)?)")
-# "(APIServer pid=12)", "(EngineCore_DP0 pid=3)", "(VllmWorker rank=0 pid=7)",
-# "(RayWorkerWrapper pid=5, ip=10.0.0.1)": the prefix vLLM puts on a child's lines.
-_PROCESS_PREFIX = re.compile(r"\((?:[\w.-]+)(?:[ ,]+[\w.-]+=[^)\s,]*)+\)\s*")
+# A process tag: what vLLM puts before a child's lines ("(APIServer pid=12) ",
+# "(EngineCore_DP0 pid=3) ", "(VllmWorker rank=0 pid=7) "), and what Ray and SkyPilot put
+# before every line they forward: Ray's "(pid=45601) ", "(<task or actor> pid=5, ip=10.0.0.1) "
+# (a Serve replica "(ServeReplica:app:Deployment pid=9) ", a Data worker
+# "(MapWorker(MapBatches(Udf)) pid=3) "), SkyPilot's "(task, pid=25491) ",
+# "(head, rank=0, pid=18260) ", "(worker1, rank=1, ip=10.0.0.2, pid=13566) ". Both colour it on
+# a terminal. A tag always names a pid, which ordinary text in parentheses ("(venv) ",
+# "(before) ") does not; tags can nest (a Ray task inside a SkyPilot task). One space after
+# it is removed, so the indentation of a traceback's frames stays.
+_SGR = r"(?:\x1b\[[0-9;]*m)*"
+_TAG_NAME = r"[^\s()=,]*[^\s()=,:](?:\((?:[^()]|\([^()]*\))*\))?"
+_TAG_PAIR = r"\w+=[^\s(),]+"
+_PROCESS_TAG = rf"{_SGR}\((?:{_TAG_NAME},? )?(?:{_TAG_PAIR},? )*pid=\d+(?:,? {_TAG_PAIR})*\){_SGR} ?"
+_PROCESS_PREFIX = re.compile(f"(?:{_PROCESS_TAG})+")
+# Only lines starting with one of these are tried (a coloured tag starts with its escape).
+PROCESS_TAG_STARTS = frozenset("(\x1b")
+# Tags are looked for in this many first characters: real ones (nested, coloured) are far
+# shorter, and a long line of garbage that starts with "(" stays cheap.
+_MAX_TAGS_CHARS = 512
+# vLLM's log levels: a tag followed by one ("(APIServer pid=7) INFO …") starts a log line.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL")
 # "ERROR 01-02 03:04:05 [core.py:12] " (2025+) or "INFO 01-02 03:04:05 llm_engine.py:161] " (older).
 _LOG_PREFIX = re.compile(
-    r"(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\s+\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+(?:\[[^\]]*\]|\S+\])\s?"
+    rf"(?P<level>{'|'.join(LOG_LEVELS)})\s+\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+(?:\[[^\]]*\]|\S+\])\s?"
 )
 # Comment markers, quotes and indentation that people and tools put before a line,
 # and a byte-order mark (a file saved by a Windows editor, or cat'ed into a log).
@@ -88,8 +106,8 @@ def strip_ansi(text: str) -> str:
 
 
 def strip_process_prefix(line: str) -> str:
-    """The line without a leading ``(APIServer pid=…)``-style process tag."""
-    match = _PROCESS_PREFIX.match(line) if line.startswith("(") else None
+    """The line without its leading process tags (``(APIServer pid=…)``, ``(task, pid=…)``)."""
+    match = _PROCESS_PREFIX.match(line, 0, _MAX_TAGS_CHARS) if line[:1] in PROCESS_TAG_STARTS else None
     return line[match.end() :] if match else line
 
 

@@ -3,9 +3,10 @@
 Speed comes from doing almost nothing for the lines that matter least. A line
 is looked at closely only if its first four characters (lower-cased, after
 comment markers and indentation) could start a result row, a table rule, a JSON
-object, a runner marker or a type hint; everything else (server logs, request
+object, a Namespace(…) or a runner marker; everything else (server logs, request
 logs) costs a strip, a slice and a set lookup. Failure signals are looked for
-only in batches that contain one of a few trigger substrings at all.
+only in batches that contain one of a few trigger substrings at all, the
+benchmark's name only in batches that contain its word, until it is found.
 """
 
 from __future__ import annotations
@@ -17,30 +18,34 @@ from typing import Any
 from patchbench import failures
 from patchbench.parsing.blocks import FAILED, OK, Block
 from patchbench.parsing.classify import EVIDENCE_LINES, FailureTracker, has_trigger, quote
-from patchbench.parsing.hints import HINT_HEADS, type_hint
+from patchbench.parsing.hints import COMMAND_WORD, HINT_HEADS, type_hint
 from patchbench.parsing.jsonresult import JsonResults
 from patchbench.parsing.labels import SERVING, TEXT_HEADS
 from patchbench.parsing.lines import (
     COLLECTOR_STARTS,
     DECORATION,
+    LOG_LEVELS,
+    PROCESS_TAG_STARTS,
     Batch,
     clean,
+    log_level,
     strip_collector_prefix,
+    strip_process_prefix,
     strip_service_prefix,
 )
-from patchbench.parsing.text import TABLE_TITLE, TextResults, is_table_rule
+from patchbench.parsing.text import TextResults
 from patchbench.runtime.runlog import MARK
 
 # Only the most recent runs are listed; a log of thousands of sweeps stays bounded.
 MAX_RUNS = 1000
 _MARK_HEAD = MARK[:4].lower()
-_HEADS = TEXT_HEADS | HINT_HEADS | {"====", _MARK_HEAD}
+_HEADS = TEXT_HEADS | {"name", "====", _MARK_HEAD}
 # Lines starting with these may be rows too: "P99 TTFT", "90% percentile
 # latency" (any percentile), a JSON object, a coloured line, a progress bar
 # glued to the table title.
 _FIRST_CHARS = frozenset("0123456789p{\x1b")
-# tqdm draws "NN%|" in every bar: thousands of redraws, never a result.
-_PROGRESS_BAR = "%|"
+# How far into a line the ") " that ends a process tag is looked for.
+_TAG_CHARS = 200
 # How many requests a serving run sends, in the Namespace(…) it prints first.
 _NUM_PROMPTS = re.compile(r"\bnum_prompts=(\d+)")
 
@@ -64,19 +69,38 @@ class LogScanner:
         json_open = self._json.open
         # docker compose's "service-1  | " can start any line; a batch without "| " has none.
         services = "| " in batch.text
+        # Until the log hints at its benchmark: the script or subcommand may be named in
+        # any line (a batch without the word names none), Namespace(…) and bars at a line's start.
+        hinting = self._hint is None
+        named = hinting and COMMAND_WORD in batch.text
         for index, line in enumerate(batch.lines):
             if services:
                 line = strip_service_prefix(line)
             if line[:1] in COLLECTOR_STARTS:
                 # A log collector's time stamp ("2025-05-30T20:38:10.123Z "): read what follows.
                 line = strip_collector_prefix(line)
+            # Results are read behind a process tag ("(task, pid=25491) "); the failure
+            # tracker keeps the tag, since it tells which process raised a traceback. Most
+            # tagged lines are vLLM's log lines ("(APIServer pid=7) INFO …"), never a result
+            # or a hint: a look past the first ") " skips them cheaply (unless a JSON object
+            # is open, which such a line ends).
+            body = line
+            if line[:1] in PROCESS_TAG_STARTS:
+                if not json_open and line.startswith(LOG_LEVELS, line.find(") ", 1, _TAG_CHARS) + 2):
+                    if failures_here:
+                        self._failures.line(line)
+                    continue
+                body = strip_process_prefix(line)
             if json_open:
-                if self._json.feed(line):
+                if self._json.feed(body):
                     json_open = self._json.open
                     continue
                 json_open = False
-            stripped = line.lstrip(DECORATION)
+            stripped = body.lstrip(DECORATION)
             head = stripped[:4].lower()
+            if hinting and (head in HINT_HEADS or (named and COMMAND_WORD in stripped)):
+                self._hint = _hint_in(stripped, line)
+                hinting = self._hint is None
             if head in _HEADS or head[:1] in _FIRST_CHARS:
                 json_open = self._candidate(stripped, head, batch.number(index))
             if failures_here:
@@ -102,8 +126,6 @@ class LogScanner:
         if head == _MARK_HEAD and stripped.startswith(MARK):
             self._failures.marker(stripped)
             return False
-        if self._hint is None and head in HINT_HEADS:
-            self._hint = type_hint(stripped)
         if head == "name" and stripped.startswith("Namespace(") and type_hint(stripped) == SERVING:
             requested = _NUM_PROMPTS.search(stripped)
             if requested:
@@ -111,17 +133,7 @@ class LogScanner:
         if head[:1] == "{":
             self._json.start(stripped, number)
             return self._json.open
-        if _PROGRESS_BAR in stripped and TABLE_TITLE not in stripped:
-            return False
-        text = clean(stripped)
-        if TABLE_TITLE in text:
-            self._text.header(number)
-        elif is_table_rule(text):
-            self._text.rule()
-        else:
-            label, colon, value = text.partition(":")
-            if colon:
-                self._text.row(label, value, text, number)
+        self._text.line(clean(stripped), number)
         return False
 
     def _finished(self, block: Block) -> None:
@@ -141,7 +153,7 @@ class LogScanner:
             return self._wanted
         if chosen is not None:
             return chosen.benchmark_type
-        return self._hint or self._failures.type_hint
+        return self._hint
 
     def _failure(self, status: str, chosen: Block | None) -> dict[str, str] | None:
         if status == OK:
@@ -182,3 +194,11 @@ class LogScanner:
         logged = self._failures.evidence(failures.REQUESTS_FAILED)
         evidence = "\n".join(list(dict.fromkeys(rows + logged))[:EVIDENCE_LINES])
         return failures.Failure(failures.REQUESTS_FAILED, evidence).as_dict()
+
+
+def _hint_in(stripped: str, line: str) -> str | None:
+    """The benchmark type a line names; runner annotations and vLLM's log lines (whose
+    request logs quote any prompt) name none."""
+    if stripped.startswith(MARK) or log_level(line) is not None:
+        return None
+    return type_hint(stripped)

@@ -6,12 +6,13 @@ block opens at its first row (or at the "Serving Benchmark Result" header),
 and closes when its table's closing rule is printed, when a row it already has
 comes again (the next run of a sweep), when a different kind of result starts,
 or at the end of the log. Lines in between that are not rows (server logs,
-progress bars, unknown rows of newer vLLM versions) are simply not seen here,
-so they cannot break a block.
+progress bars, unknown rows of newer vLLM versions) are not seen here or are
+ignored, so they cannot break a block.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from patchbench.parsing.blocks import Block
@@ -44,11 +45,13 @@ _FAMILY_BLOCKS = {
 _QUOTED = frozenset({"completed", "failed"})
 # vLLM prints unset options as "None" ("Maximum request concurrency: None").
 _UNSET = "None"
-
-
-def is_table_rule(line: str) -> bool:
-    """Whether ``line`` is the table's closing rule (a row of ``=``)."""
-    return len(line) >= 10 and not line.strip("=")
+# The table's closing rule is a row of "="; ten of them in a row are never anything else.
+_RULE = "=" * 10
+# tqdm draws "{percentage:3.0f}%|" in every bar, so a bar starts where that right-aligned
+# three-character field does ("  5", " 50", "100"), or at the start of a line that lost its
+# leading spaces. Nothing else is taken for a bar: "127.235%|" stays one (damaged) value.
+_BAR_MARK = "%|"
+_BAR = re.compile(r"(?:  \d| [1-9]\d|100|^[1-9]?\d)%\|")
 
 
 class TextResults:
@@ -59,6 +62,27 @@ class TextResults:
         self._open: Block | None = None
         self._setup: dict[str, float | int] = {}
         self._requested: int | None = None
+
+    def line(self, text: str, number: int) -> None:
+        """Read a line that may hold a result line (a row, the table's title or its closing rule).
+
+        Text glued to its end is cut off first, without touching the value: a progress bar
+        whose ``\\r`` was lost, or the closing rule or the title of a pasted copy, which
+        are then read after the row (a value glued to anything else is no number).
+        """
+        text, title, _ = text.partition(TABLE_TITLE)
+        if _BAR_MARK in text:
+            bar = _BAR.search(text)
+            if bar is not None:
+                text = text[: bar.start()]
+        row, rule, _ = text.partition(_RULE)
+        label, colon, value = row.partition(":")
+        if colon:
+            self.row(label, value, row.strip(), number)
+        if title:
+            self.header(number)
+        elif rule:
+            self.rule()
 
     def header(self, number: int) -> None:
         """The "Serving Benchmark Result" title: a new table starts here."""
