@@ -140,7 +140,9 @@ def test_facts_survive_json_with_each_option_and_parser_stored_once() -> None:
 def test_a_checked_out_tree_reads_like_a_revision(tmp_path: Path) -> None:
     script = tmp_path / "benchmarks" / "benchmark_latency.py"
     script.parent.mkdir()
-    script.write_text("import argparse\n\nparser = argparse.ArgumentParser()\nparser.add_argument('-n', type=int)\nparser.parse_args()\n")
+    script.write_text(
+        "import argparse\n\nparser = argparse.ArgumentParser()\nparser.add_argument('-n', type=int)\nparser.parse_args()\n"
+    )
     facts = read_tree(dir_reader(tmp_path))
     assert facts.vllm is False
     assert facts.scripts["latency"].options == (Option(("-n",)),)
