@@ -431,9 +431,10 @@ class _KwItems:
 
 
 @dataclass(frozen=True)
-class _StrMethod:
+class _StrReplace:
+    """``"--" + key.replace("_", "-")``: option names built from field names."""
+
     value: str
-    name: str
 
 
 class _Parsed(Exception):
@@ -485,9 +486,10 @@ class _Tree:
             return None
         try:
             body = ast.parse(source, filename=path).body
-        except (SyntaxError, ValueError) as exc:
-            line = f" line {exc.lineno}" if isinstance(exc, SyntaxError) else ""
-            return f"{path} does not parse ({type(exc).__name__}{line}: {exc.msg if isinstance(exc, SyntaxError) else exc})"
+        except SyntaxError as exc:
+            return f"{path} does not parse (SyntaxError line {exc.lineno}: {exc.msg})"
+        except ValueError as exc:  # a null byte in the source
+            return f"{path} does not parse ({exc})"
         return _Module(name, path, body, package, search, _scope(body, package))
 
     def run_module(self, name: str, search: tuple[str, ...]) -> ParserFacts:
@@ -687,8 +689,8 @@ class _Run:
             return _ParserMethod(base, name)
         if isinstance(base, _Kwargs) and name == "items":
             return _KwItems(base)
-        if isinstance(base, str) and name in ("replace", "lower", "upper", "strip"):
-            return _StrMethod(base, name)
+        if isinstance(base, str) and name == "replace":
+            return _StrReplace(base)
         return _UNKNOWN
 
     def class_attribute(self, cls: _Class, name: str) -> Any:
@@ -696,7 +698,7 @@ class _Run:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
                 return _Func(cls.module, stmt, cls)
         for base in self.bases(cls):
-            found = self.class_attribute(base, name)
+            found = self.class_attribute(base, name) if isinstance(base, _Class) else _UNKNOWN
             if found is not _UNKNOWN:
                 return found
         return _UNKNOWN
@@ -738,8 +740,8 @@ class _Run:
             return self.parser_method(func, node, env)
         args = [_UNKNOWN if isinstance(a, ast.Starred) else self.eval(a, env) for a in node.args]
         keywords = {k.arg: self.eval(k.value, env) for k in node.keywords if k.arg is not None}
-        if isinstance(func, _StrMethod):
-            return getattr(func.value, func.name)(*args) if all(isinstance(a, str) for a in args) else _UNKNOWN
+        if isinstance(func, _StrReplace):
+            return func.value.replace(*args) if len(args) == 2 and all(isinstance(a, str) for a in args) else _UNKNOWN
         if isinstance(func, _KwItems):
             return _KwItems(func.kwargs, called=True)
         if isinstance(func, (_External, _Class)) and self.is_parser_class(func):
@@ -976,7 +978,8 @@ class _Run:
                 self.assign(target, value, env)
         elif isinstance(stmt, ast.Delete):
             for target in stmt.targets:
-                self.assign(target, _DELETED, env)
+                if isinstance(target, ast.Subscript):
+                    self.assign(target, _DELETED, env)
         elif isinstance(stmt, ast.Return):
             return self.eval(stmt.value, env) if stmt.value is not None else None
         elif isinstance(stmt, (ast.If, ast.While)):

@@ -657,3 +657,23 @@ def test_a_script_that_never_parses_is_unknown() -> None:
     latency = tree({"benchmarks/benchmark_latency.py": script}).scripts["latency"]
     assert latency.options == ()
     assert latency.unknown == ("benchmarks/benchmark_latency.py: no parse_args() call was reached",)
+
+
+def test_a_class_based_on_code_outside_the_tree_is_still_read() -> None:
+    script = """
+        import argparse
+
+        from somewhere_else import Base
+
+
+        class Defaults(Base):
+            pass
+
+
+        if __name__ == "__main__":
+            parser = argparse.ArgumentParser(description=Defaults.description)
+            parser.add_argument("--n", type=int)
+            parser.parse_args()
+    """
+    latency = tree({"benchmarks/benchmark_latency.py": script}).scripts["latency"]
+    assert (flags(latency.options), latency.unknown) == ({"--n": "1"}, ())
