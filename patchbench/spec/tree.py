@@ -52,7 +52,7 @@ _SWITCH_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append
 _VALUE_ACTIONS = frozenset({"store", "append", "extend"})
 _BOOLEAN_OPTIONAL = "argparse.BooleanOptionalAction"
 _ARGPARSE_PARSER = "argparse.ArgumentParser"
-# Platform hooks get the parser too; vLLM's CUDA platform adds no options there.
+# Platform hooks get the parser too; no in-tree platform overrides the no-op Platform.pre_register_and_update.
 _NO_OPTION_HOOKS = frozenset({"pre_register_and_update"})
 _MAX_DEPTH = 12
 
