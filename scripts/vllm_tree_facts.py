@@ -31,8 +31,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from patchbench import gitops
-from patchbench.cmdline import ENV_ASSIGNMENT, is_flag, option_value, split_options
-from patchbench.normalize import read_program
+from patchbench.spec.command import ENV_ASSIGNMENT, is_flag, option_value, split_options
+from patchbench.spec.normalize import read_program
 from patchbench.spec.tree import TreeFacts, facts_to_json, git_reader, read_tree
 
 _DATASET_PATH_FLAGS = ("--dataset-path", "--dataset")

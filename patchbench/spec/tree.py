@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from patchbench import gitops
-from patchbench.benchspec import BENCHMARK_TYPES
-from patchbench.cmdline import BENCH_SUBCOMMAND, is_flag
-from patchbench.normalize import TargetFacts
+from patchbench.spec.benchspec import BENCHMARK_TYPES
+from patchbench.spec.command import BENCH_SUBCOMMAND, is_flag
+from patchbench.spec.normalize import TargetFacts
 
 Read = Callable[[str], "bytes | None"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from patchbench.cmdline import split_options
+from patchbench.spec.command import split_options
 from patchbench.spec.tree import OptionSet, ParserFacts, TreeFacts, facts_from_json, git_reader, read_tree, route_serving
 from tests.conftest import git
 from tests.spec.vllm_fixture import FixtureRepo, build_repo, load_facts, tree_files

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patchbench.normalize import TargetFacts
+from patchbench.spec.normalize import TargetFacts
 from patchbench.spec.tree import ParserFacts
 from tests.spec.builders import FLEXIBLE_UTILS, flags, tree
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from patchbench.cmdline import BENCH_SUBCOMMAND
+from patchbench.spec.command import BENCH_SUBCOMMAND
 from patchbench.spec.tree import ENGINE_CLASSES, Option, ParserFacts, TreeFacts, facts_from_json
 from tests.conftest import GIT_ENV, git
 
