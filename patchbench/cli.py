@@ -110,10 +110,8 @@ def cmd_leg_metrics(args: argparse.Namespace) -> int:
     from patchbench.layout import METRICS
     from patchbench.results import metrics
 
-    if len(args.leg_files) not in (0, 2):
-        raise SystemExit("patchbench leg metrics: give the leg's image.tag and run.log, or neither (a skipped leg)")
-    image_tag, run_log = args.leg_files or (None, None)
-    result = metrics.build(args.params, spec=args.spec, image_tag=image_tag, run_log=run_log)
+    image_tag, *run_logs = args.leg_files or [None]
+    result = metrics.build(args.params, spec=args.spec, image_tag=image_tag, run_logs=run_logs)
     artifacts.write_artifact(args.out, METRICS, result)
     return 0
 
@@ -122,7 +120,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from patchbench import artifacts
     from patchbench.results import summary
 
-    df = summary.frame(summary.leg_rows(summary.load_results(args.metrics), args.primary))
+    df = summary.frame(summary.leg_rows(summary.load_results(args.metrics), args.primary or None, args.verdict or None))
     artifacts.write_text(args.out, df.to_csv(index=False))
     return 0
 
@@ -133,9 +131,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from patchbench.reporting.versus import read_labels
 
     labels = read_labels(args.labels) if args.labels else None
-    md, html = report.render(
-        summary.read_summary(args.summary), args.out, title=args.title, band_pct=args.band, labels=labels
-    )
+    md, html = report.render(summary.read_summary(args.summary), args.out, title=args.title, labels=labels)
     print(f"wrote {md} and {html}")
     return 0
 
@@ -219,19 +215,21 @@ def build_parser() -> argparse.ArgumentParser:
     stage("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", "spec", "image", "repo")
     metrics = stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec")
     metrics.add_argument(
-        "leg_files", nargs="*", type=Path, help="the leg's image.tag and run.log; none for a leg skipped before it ran"
+        "leg_files", nargs="*", type=Path, help="the leg's image.tag and round logs; none for a leg skipped before it ran"
     )
 
     p = add("summary", cmd_summary, "Gather legs' metrics.json into summary.csv.")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--primary", type=_json_arg, default={}, help='primary metric per type, JSON, e.g. {"serving": "mean_ttft_ms"}')
+    p.add_argument(
+        "--verdict", type=_json_arg, default={}, help='how samples are judged, JSON: {"band_pct": 5, "confidence": 0.95}'
+    )
     p.add_argument("metrics", nargs="+", type=Path)
 
     p = add("report", cmd_report, "Render report.md and report.html from a summary.csv.")
     p.add_argument("--summary", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--title", default="patchbench report")
-    p.add_argument("--band", type=float, default=5.0, help="the 'similar' band in percent (default 5)")
     p.add_argument("--labels", type=Path, help="soft-metric labels, CSV with commit, agent, bottleneck: adds quadrants")
 
     p = add("coverage", cmd_coverage, "Which commits each agent has a patch for, from which source, and conflicts.")
@@ -253,12 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     from patchbench.artifacts import FormatError
     from patchbench.config import ConfigError
     from patchbench.plan.commits import CommitTableError
+    from patchbench.results.summary import SummaryError
     from patchbench.sources.kinds import SourceError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, CommitTableError, SourceError, FormatError) as exc:
+    except (ConfigError, CommitTableError, SourceError, FormatError, SummaryError) as exc:
         # Bad input, not a bug: one line that names the file, no traceback.
         print(f"patchbench {args.command}: {exc}", file=sys.stderr)
         return 2

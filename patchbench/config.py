@@ -7,6 +7,7 @@ read a config the same way.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,17 @@ def load(path: str | Path) -> dict[str, Any]:
         return validated(data)
     except (OSError, yaml.YAMLError, WorkflowError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+@functools.cache
+def schema_default(key: str) -> Any:
+    """A top-level key's default, read from the schema alone (no validation, no Snakemake import):
+    for tools that need one setting where no suite config is at hand."""
+    with open(SCHEMA, encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)["properties"][key]
+    if spec.get("type") == "object":  # an object's default is its properties' defaults
+        return {name: sub["default"] for name, sub in spec["properties"].items() if "default" in sub}
+    return spec["default"]
 
 
 def defaults() -> dict[str, Any]:

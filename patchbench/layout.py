@@ -9,8 +9,9 @@ of it.
     results/<suite>/
         target/repo.git, target/repo.json       the clone every leg reads
         legs/<commit>/spec.json, revisions.json the commit's one benchmark and its revisions
-        legs/<commit>/<leg>/patch.diff → image.tag → run.log → metrics.json
-        legs/<commit>/<leg>/attempts/<n>/        earlier attempts of a retried leg
+        legs/<commit>/<leg>/patch.diff → image.tag → rounds/<r>/run.log → metrics.json
+        legs/<commit>/<leg>/attempts/<n>/        earlier attempts of a retried leg (its metrics.json,
+                                                 the rounds it retried)
         worktrees/<commit>/<leg>/                the local runtime's working copies
         logs/<stage>/…                           one log per job
         .gpus/, .<runtime>/                      GPU leases, container runtimes' state
@@ -27,6 +28,7 @@ PATCH, IMAGE_TAG, RUN_LOG, METRICS = "patch.diff", "image.tag", "run.log", "metr
 # A commit's own files, shared by its legs.
 SPEC, REVISIONS = "spec.json", "revisions.json"
 ATTEMPTS = "attempts"
+ROUNDS = "rounds"
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class Layout:
     def leg_file(self, commit: str, leg: str, name: str) -> str:
         return f"{self.leg_dir(commit, leg)}/{name}"
 
-    def attempt_dir(self, commit: str, leg: str, number: int | str) -> str:
-        return f"{self.leg_dir(commit, leg)}/{ATTEMPTS}/{number}"
+    def round_log(self, commit: str, leg: str, number: int | str) -> str:
+        """The run.log of one round of a leg (one run job)."""
+        return f"{self.leg_dir(commit, leg)}/{ROUNDS}/{number}/{RUN_LOG}"
 
     def worktree(self, commit: str, leg: str) -> str:
         return f"{self.base}/worktrees/{commit}/{leg}"

@@ -38,6 +38,7 @@ wildcard_constraints:
     suite=PLAN.suite,
     commit="[0-9a-f]{7,40}",
     leg=legs.NAME_PATTERN,
+    round="[1-9][0-9]*",
 
 
 def per_job(func):
@@ -61,7 +62,7 @@ def leg_of(wildcards):
 
 
 def final_targets():
-    """The report, plus the run.log and metrics.json of every leg that lost one.
+    """The report, plus the run logs and metrics.json of every leg that lost one.
 
     Snakemake does not recompute a deleted intermediate file when what depends
     on it is up to date, so such a leg's files are named as targets. Only those:
@@ -71,9 +72,7 @@ def final_targets():
     if workflow.is_main_process:
         summary_exists = Path(SUITE.summary).exists()
         for leg in LEGS:
-            files = [
-                SUITE.leg_file(leg.commit, leg.name, name) for name in leg_products(leg)
-            ]
+            files = leg_products(leg)
             present = [Path(f).exists() for f in files]
             if not all(present) and (summary_exists or any(present)):
                 incomplete += files
@@ -81,22 +80,28 @@ def final_targets():
 
 
 def leg_products(leg):
-    """A skipped leg (known before anything runs) has only its metrics.json."""
-    return (layout.METRICS,) if PLAN.skip(leg) else (layout.RUN_LOG, layout.METRICS)
+    """A leg's round logs and metrics.json; a skipped leg (known before anything runs) has only the latter."""
+    metrics = SUITE.leg_file(leg.commit, leg.name, layout.METRICS)
+    return [metrics] if PLAN.skip(leg) else round_logs(leg) + [metrics]
+
+
+def round_logs(leg):
+    return [
+        SUITE.round_log(leg.commit, leg.name, number)
+        for number in range(1, PLAN.rounds + 1)
+    ]
 
 
 @per_job
 def metrics_leg_files(wildcards):
-    """image.tag and run.log of a leg that runs; none for a skipped one (known
-    before anything runs), so it never builds an image or reaches a cluster queue.
-    One plain list, not unpack() and a flags function: a metrics job per leg."""
+    """image.tag and the round logs of a leg that runs; none for a skipped one
+    (known before anything runs), so it never builds an image or reaches a
+    cluster queue. One plain list, not unpack() and a flags function: a metrics
+    job per leg."""
     leg = leg_of(wildcards)
     if PLAN.skip(leg):
         return []
-    return [
-        SUITE.leg_file(leg.commit, leg.name, name)
-        for name in (layout.IMAGE_TAG, layout.RUN_LOG)
-    ]
+    return [SUITE.leg_file(leg.commit, leg.name, layout.IMAGE_TAG)] + round_logs(leg)
 
 
 def all_metrics(wildcards):
@@ -128,7 +133,7 @@ def spec_params(wildcards):
 
 @per_job
 def run_params(wildcards):
-    return as_param(PLAN.run_params(leg_of(wildcards)))
+    return as_param(PLAN.run_params(leg_of(wildcards), int(wildcards.round)))
 
 
 @per_job
@@ -150,12 +155,13 @@ def runnable(spec):
 
 
 @per_job
+def run_priority(wildcards):
+    return PLAN.run_priority(leg_of(wildcards), int(wildcards.round))
+
+
+@per_job
 def revisions_params(wildcards):
     return as_param(PLAN.revisions_params(wildcards.commit))
-
-
-def primary_metrics_param(wildcards):
-    return as_param(config["primary_metrics"])
 
 
 def report_dir(wildcards, output):
@@ -190,8 +196,8 @@ def retry_failed_legs(mode):
             file=sys.stderr,
         )
         return
-    for path in legs:
-        retry.archive(path)
+    for path, files in legs.items():
+        retry.archive(path, files)
     print(f"patchbench: retrying {len(legs)} failed leg(s) ({mode})", file=sys.stderr)
 
 

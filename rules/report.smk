@@ -36,9 +36,8 @@ rule report:
         "../envs/patchbench.yaml"
     params:
         title=config["report"]["title"],
-        band=config["report"]["similar_band_pct"],
         out=report_dir,
         labels=report_labels_flag,
     shell:
         "patchbench report --summary {input.summary:q} --out {params.out:q} --title {params.title:q} "
-        "--band {params.band} {params.labels} > {log:q} 2>&1"
+        "{params.labels} > {log:q} 2>&1"

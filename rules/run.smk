@@ -1,15 +1,16 @@
 rule run:
-    """Run the commit's one benchmark spec in the leg's image; holds the GPUs it needs."""
+    """One round of the leg: the commit's one benchmark spec in the leg's image; holds the GPUs it needs."""
     input:
         spec=PATHS.commit_file("{commit}", layout.SPEC),
         image=PATHS.leg_file("{commit}", "{leg}", layout.IMAGE_TAG),
     output:
-        PATHS.leg_file("{commit}", "{leg}", layout.RUN_LOG),
+        PATHS.round_log("{commit}", "{leg}", "{round}"),
     log:
-        PATHS.log("run", "{commit}", "{leg}"),
-    # Before preparing more images: with the docker runtime, an image pulled or
-    # built for a leg occupies the disk until the legs that need it have run.
-    priority: 1
+        PATHS.log("run", "{commit}", "{leg}", "{round}"),
+    # Commits in table order, each commit's rounds in turn, a round's legs in
+    # its shuffled order; above the image jobs: with the docker runtime, an
+    # image occupies the disk until the legs that need it have run.
+    priority: run_priority
     conda:
         "../envs/patchbench.yaml"
     resources:

@@ -1,5 +1,5 @@
 rule summary:
-    """One row per leg, failed and skipped legs included, with improvements over baseline and human."""
+    """One row per leg, failed and skipped legs included, with the verdicts against baseline and human."""
     input:
         metrics=all_metrics,
     output:
@@ -10,6 +10,8 @@ rule summary:
     conda:
         "../envs/patchbench.yaml"
     params:
-        primary=primary_metrics_param,
+        primary=as_param(config["primary_metrics"]),
+        verdict=as_param(config["verdict"]),
     shell:
-        "patchbench summary --primary {params.primary:q} --out {output:q} {input.metrics:q} > {log:q} 2>&1"
+        "patchbench summary --primary {params.primary:q} --verdict {params.verdict:q} --out {output:q} "
+        "{input.metrics:q} > {log:q} 2>&1"

@@ -1,4 +1,4 @@
-"""How the runner's verdict and the parsed log combine into a leg's status."""
+"""How the runner's verdict and the parsed log (whole, and each measured pass) combine into a round's status."""
 
 import json
 import subprocess
@@ -17,29 +17,36 @@ def found(category, evidence="line"):
     return {"status": "failed", "metrics": {}, "runs": [], "failure": {"category": category, "evidence": evidence}}
 
 
-def test_clean_run_with_a_complete_result_is_ok():
-    assert decide("ok", "", OK) == ("ok", None)
+def test_clean_run_with_a_complete_result_in_every_pass_is_ok():
+    assert decide("ok", "", OK, [OK], 1) == ("ok", None)
+    assert decide("ok", "", OK, [OK, OK, OK], 3) == ("ok", None)
 
 
 def test_clean_exit_without_numbers_is_never_a_silent_success():
-    status, failure = decide("ok", "", NOTHING)
+    status, failure = decide("ok", "", NOTHING, [NOTHING], 1)
     assert status == "failed" and failure["category"] == failures.NO_METRICS
     incomplete = {"status": "incomplete", "metrics": {"completed": 3}, "runs": [{}], "failure": None}
-    assert decide("ok", "", incomplete)[1]["category"] == failures.NO_METRICS
+    assert decide("ok", "", incomplete, [incomplete], 1)[1]["category"] == failures.NO_METRICS
+
+
+def test_every_measured_pass_must_have_a_result_and_the_evidence_names_the_pass():
+    assert decide("ok", "", OK, [OK], 2)[1] == {"category": failures.NO_METRICS, "evidence": "1 of 2 measured passes"}
+    _, failure = decide("ok", "", OK, [OK, found(failures.REQUESTS_FAILED, "Failed requests: 10")], 2)
+    assert failure == {"category": failures.REQUESTS_FAILED, "evidence": "pass 2 of 2: Failed requests: 10"}
 
 
 def test_root_cause_in_the_log_beats_the_runners_symptom():
-    status, failure = decide("server_crash", "server exited with code 1", found(failures.OOM, "CUDA out of memory"))
+    status, failure = decide("server_crash", "server exited with code 1", found(failures.OOM, "CUDA out of memory"), [], 1)
     assert (status, failure["category"]) == ("failed", failures.OOM)
 
 
 def test_runner_category_stays_and_quotes_the_log():
-    _, failure = decide("server_crash", "server exited with code 1", found("server_crash", "AttributeError: x"))
+    _, failure = decide("server_crash", "server exited with code 1", found("server_crash", "AttributeError: x"), [], 1)
     assert failure == {"category": "server_crash", "evidence": "server exited with code 1\nAttributeError: x"}
 
 
 def test_timeout_stays_a_timeout():
-    assert decide("timeout", "stopped after 5s", found(failures.OOM, "Killed"))[1]["category"] == failures.TIMEOUT
+    assert decide("timeout", "stopped after 5s", found(failures.OOM, "Killed"), [], 1)[1]["category"] == failures.TIMEOUT
 
 
 def test_parse_metrics_cli_prints_one_json_object():

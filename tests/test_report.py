@@ -167,18 +167,26 @@ def test_labels_for_unknown_commits_are_counted():
     assert [r["agent"] for r in quadrants["rows"]] == [TRAE]
 
 
-def test_cli_renders_with_labels_and_band(tmp_path: Path):
+def test_cli_renders_the_summarys_verdicts_with_labels(tmp_path: Path):
     summary_csv, labels_csv = tmp_path / "summary.csv", tmp_path / "labels.csv"
-    seed_summary().to_csv(summary_csv, index=False)
+    seed_summary(band_pct=15).to_csv(summary_csv, index=False)  # the summary decides, with its band
     seed_labels().to_csv(labels_csv, index=False)
     out = tmp_path / "out"
-    argv = ["report", "--summary", str(summary_csv), "--out", str(out), "--labels", str(labels_csv), "--band", "15"]
+    argv = ["report", "--summary", str(summary_csv), "--out", str(out), "--labels", str(labels_csv)]
     assert cli.main(argv) == 0
     text = (out / "report.md").read_text()
-    assert "| trae-gpt5 | 96 | 16 | 0 (0.0%) | 16 (100.0%) | 0 (0.0%) | 80 |" in text
+    assert "| trae-gpt5 | 96 | 16 | 0 (0.0%) | 16 (100.0%) | 0 (0.0%) | 0 (0.0%) | 80 |" in text
     # With every agent leg similar, hard pass = all 16 with numbers; soft pass as labelled.
     assert "### Hard and soft success (ISO-Bench quadrants)" in text
     assert all((out / "plots" / name).stat().st_size > 1000 for name in plots.NAMES)
+
+
+def test_cli_names_a_missing_column_in_one_line(tmp_path: Path, capsys):
+    path = tmp_path / "summary.csv"
+    seed_summary().drop(columns=["status"]).to_csv(path, index=False)
+    assert cli.main(["report", "--summary", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no 'status' column" in err and str(path) in err
 
 
 def test_read_back_summary_renders_like_the_frame(tmp_path: Path):

@@ -34,6 +34,7 @@ from patchbench.results import summary
 N_COMMITS = 96
 TRAE, AGENT_B, AGENT_C = "trae-gpt5", "agent-b", "agent-c"
 T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=timezone.utc)
+SPREAD = (0.99, 0.995, 1.0, 1.005, 1.01)
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 # Primary metric per type, a baseline value, and "better by x%" for the metric's direction.
 PRIMARY = {
@@ -125,6 +126,8 @@ def leg_result(i: int, position: int, variant: str, agent: str, outcome: str, va
         "failure_category": "" if outcome == "ok" else outcome,
         "failure_reason": "" if outcome == "ok" else EVIDENCE[outcome].format(c=c),
         "metrics": {metric: value} if outcome == "ok" else {},
+        # Five repeats around the value, as tight as a quiet machine gives (+-1%): intervals are narrow.
+        "samples": [{"metrics": {metric: value * s}} for s in SPREAD] if outcome == "ok" else [],
         "patch_source": {"source": f"trajectories:{agent}"} if agent and outcome != "missing_patch" else None,
         "provenance": {"started": started.isoformat(), "finished": finished.isoformat(), "image": {}},
     }
@@ -145,10 +148,10 @@ def commit_results(i: int) -> list[dict[str, Any]]:
     return legs
 
 
-def seed_summary() -> pd.DataFrame:
+def seed_summary(band_pct: float = 5) -> pd.DataFrame:
     """The summary table exactly as the workflow's summary step builds it."""
     results = [leg for i in range(N_COMMITS) for leg in commit_results(i)]
-    return summary.frame(summary.leg_rows(results))
+    return summary.frame(summary.leg_rows(results, verdict={"band_pct": band_pct, "confidence": 0.95}))
 
 
 def seed_labels() -> pd.DataFrame:
@@ -233,26 +236,29 @@ def test_failure_breakdown_counts_and_shares_largest_first(rendered):
 
 def test_comparison_across_agents(rendered):
     _, md, _ = rendered
-    assert "| trae-gpt5 | 96 | 67 | 16 | 23.9% | 16.7% | 10 | 5 | 1 | 8 | 5 | 3 |" in md
-    assert "| agent-b | 96 | 96 | 34 | 35.4% | 35.4% | 16 | 11 | 7 | 0 | 34 | 0 |" in md
-    assert "| agent-c | 96 | 96 | 30 | 31.2% | 31.2% | 12 | 11 | 7 | 0 | 30 | 0 |" in md
+    assert "| trae-gpt5 | 96 | 67 | 16 | 23.9% | 16.7% | 10 | 5 | 1 | 8 | 5 | 3 | 0 |" in md
+    assert "| agent-b | 96 | 96 | 34 | 35.4% | 35.4% | 16 | 11 | 7 | 0 | 34 | 0 | 0 |" in md
+    assert "| agent-c | 96 | 96 | 30 | 31.2% | 31.2% | 12 | 11 | 7 | 0 | 30 | 0 | 0 |" in md
 
 
 def test_verdicts_and_their_shares(rendered):
     _, md, _ = rendered
-    # 8 beat the human fix by 10%, 5 match it, 3 are 10% worse: 8/16, 5/16, 3/16.
-    assert "| trae-gpt5 | 96 | 16 | 8 (50.0%) | 5 (31.2%) | 3 (18.8%) | 80 |" in md
-    assert "| agent-b | 96 | 34 | 0 (0.0%) | 34 (100.0%) | 0 (0.0%) | 62 |" in md
+    # 8 beat the human fix by 10%, 5 match it, 3 are 10% worse: 8/16, 5/16, 3/16; with five repeats
+    # within +-1% every interval lies clear of the 5% band, so none is inconclusive.
+    assert "| trae-gpt5 | 96 | 16 | 8 (50.0%) | 5 (31.2%) | 3 (18.8%) | 0 (0.0%) | 80 |" in md
+    assert "| agent-b | 96 | 34 | 0 (0.0%) | 34 (100.0%) | 0 (0.0%) | 0 (0.0%) | 62 |" in md
 
 
 def test_a_wider_band_makes_every_leg_similar():
-    ctx = report.context(seed_summary(), band_pct=15)
+    ctx = report.context(seed_summary(band_pct=15))
     trae = next(v for v in ctx["comparison"]["verdicts"] if v["agent"] == TRAE)
     assert [(c["verdict"], c["count"], c["share"]) for c in trae["cells"]] == [
         ("beats", 0, "0.0%"),
         ("similar", 16, "100.0%"),
         ("worse", 0, "0.0%"),
+        ("inconclusive", 0, "0.0%"),
     ]
+    assert "within ±15%" in ctx["verdict_paragraph"]
 
 
 def test_quadrants_from_soft_labels(rendered):
@@ -265,11 +271,16 @@ def test_quadrants_from_soft_labels(rendered):
 def test_successful_commits_carry_metric_unit_and_improvements(rendered):
     _, md, _ = rendered
     c16, c31 = commit_id(16)[:12], commit_id(31)[:12]
-    # serving: baseline 100 ms, human 80 ms, agent 72 ms; throughput: 1000, 1200, 1080 tok/s.
-    assert f"| trae-gpt5 | `{c16}` | {MODEL} | serving | mean_ttft_ms (ms) | 72.00 | +28.0% | +10.0% | beats |" in md
+    # serving: baseline 100 ms, human 80 ms, agent 72 ms; throughput: 1000, 1200, 1080 tok/s. Each leg's five
+    # repeats are the value times 0.99 .. 1.01, so the 95% interval (3rd smallest and largest of the 25 pairwise
+    # ratios) is the ratio times 0.995/1.01 .. 1.01/0.995: 0.72 -> +26.9 .. +29.1, 0.9 -> +8.6 .. +11.3 (latency).
     assert (
-        f"| trae-gpt5 | `{c31}` | {MODEL} | throughput | tokens_per_second (/s) | 1,080.00 | +8.0% | -10.0% | worse |"
-        in md
+        f"| trae-gpt5 | `{c16}` | {MODEL} | serving | mean_ttft_ms (ms) | 72.00 (5) | +28.0% [+26.9, +29.1] | beats "
+        "| +10.0% [+8.6, +11.3] | beats |" in md
+    )
+    assert (
+        f"| trae-gpt5 | `{c31}` | {MODEL} | throughput | tokens_per_second (/s) | 1,080.00 (5) | +8.0% [+6.4, +9.6] "
+        "| beats | -10.0% [-11.3, -8.6] | worse |" in md
     )
     assert md.count("| trae-gpt5 | `") == 16
 

@@ -19,27 +19,38 @@ DEMO = Layout("demo")
 
 EXPECTED = {
     # commit slug in demo/history.yaml -> {leg: (status, failure_category)}
-    "latency": {"baseline": ("ok", ""), "human": ("ok", ""), "agent-alpha": ("ok", ""), "agent-beta": ("ok", "")},
+    "latency": {
+        "baseline": ("ok", ""),
+        "human": ("ok", ""),
+        "agent-alpha": ("ok", ""),
+        "agent-beta": ("ok", ""),
+        "agent-ident": ("ok", ""),
+    },
     "serving": {
         "baseline": ("ok", ""),
         "human": ("ok", ""),
         "agent-alpha": ("failed", "server_crash"),
         "agent-beta": ("ok", ""),
+        "agent-ident": ("ok", ""),
     },
     "throughput": {
         "baseline": ("ok", ""),
         "human": ("ok", ""),
         "agent-alpha": ("failed", "patch_syntax_error"),
         "agent-beta": ("failed", "patch_apply_failed"),
+        "agent-ident": ("ok", ""),
     },
-    "eight-gpus": {leg: ("skipped", "gpu_requirement") for leg in ("baseline", "human", "agent-alpha", "agent-beta")},
+    "eight-gpus": {leg: ("skipped", "gpu_requirement") for leg in ("baseline", "human", "agent-alpha", "agent-beta", "agent-ident")},
     "not-in-repo": {
         "baseline": ("failed", "missing_parent_commit"),
         "human": ("failed", "missing_parent_commit"),
         "agent-alpha": ("failed", "missing_parent_commit"),
         "agent-beta": ("skipped", "missing_patch"),
+        "agent-ident": ("skipped", "missing_patch"),
     },
 }
+LEGS_PER_COMMIT = 5
+REPEATS = ROUNDS = 5  # config/config.yaml: one measured pass per round
 
 
 def running_legs() -> int:
@@ -64,7 +75,7 @@ def commit_slugs(workdir) -> dict[str, str]:
 def test_every_leg_ends_as_designed(demo_run):
     summary = pd.read_csv(demo_run / DEMO.summary, dtype={"agent": str}).fillna("")
     slugs = commit_slugs(demo_run)
-    assert len(summary) == 4 * len(slugs)
+    assert len(summary) == LEGS_PER_COMMIT * len(slugs)
     seen = {}
     for row in summary.itertuples():
         seen.setdefault(slugs[row.commit], {})[row.leg] = (row.status, row.failure_category)
@@ -91,7 +102,7 @@ def test_all_legs_of_a_commit_run_the_identical_benchmark(demo_run):
     for commit_dir in legs.iterdir():
         shared = json.loads((commit_dir / "spec.json").read_text())["spec"]
         legs_of_commit = [leg for leg in commit_dir.iterdir() if leg.is_dir()]
-        assert len(legs_of_commit) == 4
+        assert len(legs_of_commit) == LEGS_PER_COMMIT
         for leg in legs_of_commit:
             assert json.loads((leg / "metrics.json").read_text())["spec"] == shared, leg
 
@@ -102,12 +113,29 @@ def test_provenance_names_the_patch_each_leg_ran(demo_run):
         result = json.loads(metrics.read_text())
         if result["status"] == "skipped":  # known before anything ran: no patch, image or run
             assert result["provenance"]["patch_sha256"] is None
-            assert not (metrics.parent / "image.tag").exists() and not (metrics.parent / "run.log").exists()
+            assert not (metrics.parent / "image.tag").exists() and not (metrics.parent / "rounds").exists()
             continue
         patch = (metrics.parent / "patch.diff").read_bytes()
         assert result["provenance"]["patch_sha256"] == hashlib.sha256(patch).hexdigest(), metrics
         ran += 1
     assert ran == running_legs()
+
+
+def test_every_leg_that_ran_kept_each_sample_and_its_rounds(demo_run):
+    """Each leg that ran has one log per round and every measured pass as a sample, when each
+    round ran and the seed of the rounds' order recorded; the summary compares them (the verdicts on constructed samples are
+    tested in tests/results, never on the demo's timings)."""
+    summary = pd.read_csv(demo_run / DEMO.summary, dtype={"agent": str}).fillna("")
+    for row in summary[summary.status == "ok"].itertuples():
+        leg_dir = demo_run / DEMO.leg_dir(row.commit, row.leg)
+        result = json.loads((leg_dir / "metrics.json").read_text())
+        assert [r["round"] for r in result["rounds"]] == list(range(1, ROUNDS + 1))
+        assert len(result["samples"]) == REPEATS == row.primary_n
+        assert all((leg_dir / "rounds" / str(n) / "run.log").exists() for n in range(1, ROUNDS + 1))
+        assert result["order_seed"] == 0 and all(r["started"] for r in result["rounds"])
+        if row.variant != "baseline":
+            assert row.verdict_vs_baseline in ("beats", "similar", "worse", "inconclusive")
+            assert row.ci_low_vs_baseline_pct <= row.improvement_over_baseline_pct <= row.ci_high_vs_baseline_pct
 
 
 def test_agent_patches_never_touch_the_shared_clone(demo_run):

@@ -18,14 +18,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.test_workflow_demo import EXPECTED
+from tests.test_workflow_demo import EXPECTED, LEGS_PER_COMMIT, ROUNDS
 from tests.workflow import SNAKEMAKE, copy_project, snakemake
 from patchbench.layout import Layout
 
 DEMO = Layout("demo")
 
 RUN = ("--cores", "1", "--resources", "gpu=1")
-RULES = {"target_repo", "spec", "patch", "image", "run", "metrics", "summary", "report", "all"}
+RULES = {"target_repo", "revisions", "spec", "patch", "image", "run", "metrics", "summary", "report", "all"}
 
 
 def planned(workdir: Path, *extra: str) -> dict[str, int]:
@@ -70,8 +70,8 @@ def test_deleted_metrics_recompute_that_leg_only(done):
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def test_deleted_run_log_reruns_that_leg_only(done):
-    leg(done, "serving", "agent-beta").joinpath("run.log").unlink()
+def test_deleted_round_log_reruns_that_round_only(done):
+    leg(done, "serving", "agent-beta").joinpath("rounds", "2", "run.log").unlink()
     assert planned(done) == {"run": 1, "metrics": 1, "summary": 1, "report": 1, "all": 1}
     proc = snakemake(done, *RUN)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -80,7 +80,8 @@ def test_deleted_run_log_reruns_that_leg_only(done):
 def test_changed_patch_content_reruns_exactly_that_leg(done):
     patch = next((done / "demo" / "agents" / "alpha").glob(leg(done, "latency", "human").parent.name + ".diff"))
     patch.write_text(patch.read_text() + "\n")  # same change, different bytes
-    assert planned(done) == {"patch": 1, "image": 1, "run": 1, "metrics": 1, "summary": 1, "report": 1, "all": 1}
+    legs = {"patch": 1, "image": 1, "run": ROUNDS, "metrics": 1}
+    assert planned(done) == {**legs, "summary": 1, "report": 1, "all": 1}
     patch.write_text(patch.read_text()[:-1])
     assert planned(done) == {}
 
@@ -95,7 +96,7 @@ def test_new_agent_computes_only_its_legs(done, tmp_path):
     # legs beta skips (8 GPUs, no patch) are skipped too: they get only a metrics.json.
     running = sum(EXPECTED[slug]["agent-beta"][0] != "skipped" for slug in EXPECTED)
     assert running == 3
-    legs = {"patch": running, "image": running, "run": running, "metrics": len(EXPECTED)}
+    legs = {"patch": running, "image": running, "run": running * ROUNDS, "metrics": len(EXPECTED)}
     assert planned(done, "--configfile", str(extra)) == {**legs, "summary": 1, "report": 1, "all": 1}
 
 
@@ -103,8 +104,9 @@ def test_retry_failed_reruns_only_what_a_retry_can_change(done):
     proc = snakemake(done, *RUN, "--config", "retry=failed")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "retrying 1 failed leg(s) (failed)" in proc.stderr  # the server crash, not the broken patches
-    crashed = leg(done, "serving", "agent-alpha")
-    assert (crashed / "attempts" / "1" / "run.log").exists()
+    crashed = leg(done, "serving", "agent-alpha")  # its server crashes in every round: every round is retried
+    assert all((crashed / "attempts" / "1" / "rounds" / str(n) / "run.log").exists() for n in range(1, ROUNDS + 1))
+    assert (crashed / "attempts" / "1" / "metrics.json").exists()
     result = json.loads((crashed / "metrics.json").read_text())
     assert result["failure_category"] == "server_crash" and result["provenance"]["attempt"] == 2
     summary = pd.read_csv(done / DEMO.summary, dtype=str)
@@ -116,6 +118,25 @@ def test_retry_all_failed_takes_every_failed_leg_but_not_skipped_ones(done):
     assert proc.returncode == 0, proc.stderr[-3000:]
     # server crash, syntax error, stale patch, and three legs of the commit that is not in the repository
     assert "retrying 6 failed leg(s) (all-failed)" in proc.stderr
+
+
+def test_a_failed_round_is_retried_without_the_others(done):
+    human = leg(done, "latency", "human")
+    kept = {n: (human / "rounds" / str(n) / "run.log").read_bytes() for n in range(1, ROUNDS + 1) if n != 3}
+    # Round 3 as a run stopped at its deadline would have left it (the runner's last verdict wins).
+    with open(human / "rounds" / "3" / "run.log", "a") as log:
+        log.write("[patchbench] outcome: timeout\n[patchbench] evidence: benchmark still running after 300s; stopped\n")
+    (human / "metrics.json").unlink()
+    assert snakemake(done, *RUN).returncode == 0
+    result = json.loads((human / "metrics.json").read_text())
+    assert (result["status"], result["failure_category"]) == ("failed", "timeout")
+    assert result["failure_reason"].startswith(f"round 3 of {ROUNDS}:")
+    proc = snakemake(done, *RUN, "--config", "retry=failed")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    archived = max((human / "attempts").iterdir(), key=lambda p: int(p.name))
+    assert sorted(p.name for p in (archived / "rounds").iterdir()) == ["3"]
+    assert {n: (human / "rounds" / str(n) / "run.log").read_bytes() for n in kept} == kept
+    assert json.loads((human / "metrics.json").read_text())["status"] == "ok"
 
 
 def leftover_processes(workdir: Path) -> list[str]:
@@ -136,7 +157,7 @@ def test_killed_run_leaves_no_process_and_resumes(tmp_path):
     proc = subprocess.Popen([SNAKEMAKE, *RUN], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     # Kill it while a leg is running: wait for a run.log in progress.
-    while time.monotonic() < deadline and not list((workdir / DEMO.base).glob("legs/*/*/run.log.partial")):
+    while time.monotonic() < deadline and not list((workdir / DEMO.base).glob("legs/*/*/rounds/*/run.log.partial")):
         time.sleep(0.1)
     assert proc.poll() is None, "the run finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
@@ -149,4 +170,4 @@ def test_killed_run_leaves_no_process_and_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert planned(workdir) == {}
     summary = pd.read_csv(workdir / DEMO.summary)
-    assert len(summary) == 20
+    assert len(summary) == LEGS_PER_COMMIT * len(EXPECTED)

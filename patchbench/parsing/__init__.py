@@ -2,8 +2,9 @@
 
     parse_file(path, benchmark_type=None) -> dict
     parse_lines(lines, benchmark_type=None) -> dict
+    parse_passes(run_log, benchmark_type=None) -> list[dict]
 
-Both return a JSON-serialisable dict (no inf/NaN anywhere):
+All return JSON-serialisable dicts (no inf/NaN anywhere):
 
 - ``benchmark_type``: "serving" | "latency" | "throughput" | None (detected when not given);
 - ``status``: "ok" (a complete result), "incomplete" (a result cut short or
@@ -14,6 +15,10 @@ Both return a JSON-serialisable dict (no inf/NaN anywhere):
   ``{benchmark_type, status, format, line, metrics}``;
 - ``failure``: None or ``{category, evidence}`` (categories from
   ``patchbench.failures``).
+
+``parse_passes`` reads a patchbench run.log: one such dict per measured pass,
+from that pass's own section only (the client's output), so nothing else the
+log holds (a server's output) can pass for a measurement.
 
 docs/metrics.md documents every label and key and how each decision is made.
 The log is streamed: memory stays bounded whatever its size or shape.
@@ -27,8 +32,9 @@ from typing import Any, Iterable, Iterator
 from patchbench.parsing.labels import LATENCY, SERVING, THROUGHPUT
 from patchbench.parsing.lines import Batch, batches_from_file, batches_from_text, text_from_lines
 from patchbench.parsing.scanner import LogScanner
+from patchbench.runtime.runlog import BENCHMARK_SECTION, MARK
 
-__all__ = ["parse_file", "parse_lines"]
+__all__ = ["parse_file", "parse_lines", "parse_passes"]
 
 
 def parse_file(path: str | os.PathLike[str], benchmark_type: str | None = None) -> dict[str, Any]:
@@ -48,3 +54,33 @@ def _scan(batches: Iterator[Batch], benchmark_type: str | None) -> dict[str, Any
     for batch in batches:
         scanner.feed(batch)
     return scanner.result()
+
+
+def parse_passes(run_log: str | os.PathLike[str], benchmark_type: str | None = None) -> list[dict[str, Any]]:
+    """One parse per measured pass of a run.log, each of its own section (streamed)."""
+    if benchmark_type not in (None, SERVING, LATENCY, THROUGHPUT):
+        raise ValueError(f"unknown benchmark type: {benchmark_type!r}")
+    results: list[dict[str, Any]] = []
+    scanner: LogScanner | None = None
+    for batch in batches_from_file(run_log):
+        start = 0
+        for index, line in enumerate(batch.lines):
+            if not line.startswith(MARK):
+                continue
+            if scanner is not None:
+                scanner.feed(_part(batch, start, index))
+                results.append(scanner.result())
+            scanner = LogScanner(benchmark_type) if line.rstrip() == BENCHMARK_SECTION else None
+            start = index + 1
+        if scanner is not None and start < len(batch.lines):
+            scanner.feed(_part(batch, start, len(batch.lines)))
+    if scanner is not None:
+        results.append(scanner.result())
+    return results
+
+
+def _part(batch: Batch, start: int, end: int) -> Batch:
+    """Lines ``start:end`` of a batch, numbered as in the file."""
+    lines = batch.lines[start:end]
+    numbers = batch.numbers[start:end] if batch.numbers is not None else None
+    return Batch(lines, "\n".join(lines), batch.number(start) if lines else batch.first_number, numbers)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VARIANTS = ("baseline", "human", "agent")
+# "aa" measures the baseline's code a second time, as an agent would be: the noise floor.
+VARIANTS = ("baseline", "human", "aa", "agent")
 AGENT_PREFIX = "agent-"
 AGENT_NAME = "[A-Za-z0-9][A-Za-z0-9_.-]*"  # the config schema's pattern for agent names
 # Snakemake's wildcard constraint for ``{leg}``.
-NAME_PATTERN = f"baseline|human|{AGENT_PREFIX}{AGENT_NAME}"
+NAME_PATTERN = f"baseline|human|aa|{AGENT_PREFIX}{AGENT_NAME}"
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,13 @@ class Leg:
 
     @property
     def name(self) -> str:
-        """The leg's directory name: ``baseline``, ``human`` or ``agent-<name>``."""
+        """The leg's directory name: ``baseline``, ``human``, ``aa`` or ``agent-<name>``."""
         return AGENT_PREFIX + self.agent if self.variant == "agent" else self.variant
 
     @classmethod
     def parse(cls, commit: str, name: str) -> Leg:
         if name.startswith(AGENT_PREFIX):
             return cls(commit, "agent", name[len(AGENT_PREFIX) :])
-        if name in ("baseline", "human"):
+        if name in ("baseline", "human", "aa"):
             return cls(commit, name)
         raise ValueError(f"not a leg name: {name!r}")

@@ -10,13 +10,15 @@ once per commit in the revisions and spec jobs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from patchbench import failures
 from patchbench.plan.commits import CommitRecord, read_commit_table
+from patchbench.config import ConfigError
 from patchbench.failures import Failure
 from patchbench import runtime as runtimes
 from patchbench.layout import Layout
@@ -60,6 +62,7 @@ class SuitePlan:
     config: dict[str, Any]
     commits: dict[str, CommitPlan]
     patch_choices: dict[str, dict[str, PatchChoice]]  # agent -> commit -> which patch, from where
+    _priority_cache: dict[tuple[str, str, int], int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def layout(self) -> Layout:
@@ -71,11 +74,40 @@ class SuitePlan:
         return runtimes.module(self.config["runtime"])
 
     def legs(self) -> list[Leg]:
-        legs = []
-        for commit in self.commits:
-            legs += [Leg(commit, "baseline"), Leg(commit, "human")]
-            legs += [Leg(commit, "agent", agent) for agent in self.patch_choices]
-        return legs
+        return [leg for commit in self.commits for leg in self.commit_legs(commit)]
+
+    def commit_legs(self, commit: str) -> list[Leg]:
+        """Baseline, human, the A/A leg when asked for, then the agents."""
+        legs = [Leg(commit, "baseline"), Leg(commit, "human")]
+        legs += [Leg(commit, "aa")] if self.config["aa"] else []
+        return legs + [Leg(commit, "agent", agent) for agent in self.patch_choices]
+
+    @property
+    def rounds(self) -> int:
+        return int(self.config["rounds"])
+
+    def round_order(self, commit: str, round_number: int) -> list[Leg]:
+        """The legs of ``commit`` that run, in the order of one round: shuffled with a seed
+        of the suite's, the commit and the round, so every rerun plans the same order."""
+        running = [leg for leg in self.commit_legs(commit) if self.skip(leg) is None]
+        random.Random(f"{self.config['seed']}/{commit}/{round_number}").shuffle(running)
+        return running
+
+    def run_priority(self, leg: Leg, round_number: int) -> int:
+        """Snakemake's priority of a run job: commits in table order, each commit's rounds in
+        turn, the legs of a round in its shuffled order (the GPU takes the highest ready job)."""
+        return self._priorities().get((leg.commit, leg.name, round_number), 0)
+
+    def _priorities(self) -> dict[tuple[str, str, int], int]:
+        if self._priority_cache is None:
+            order = [
+                (commit, leg.name, number)
+                for commit in self.commits
+                for number in range(1, self.rounds + 1)
+                for leg in self.round_order(commit, number)
+            ]
+            self._priority_cache = {key: len(order) - rank for rank, key in enumerate(order)}
+        return self._priority_cache
 
     def agent_patch(self, leg: Leg) -> Path | None:
         if leg.variant != "agent":
@@ -111,12 +143,10 @@ class SuitePlan:
         }
 
     def image_users(self, leg: Leg) -> list[str]:
-        """The legs (``<commit>/<leg>``) that will run from the image ``leg`` starts from:
+        """The run jobs (``<commit>/<leg>/<round>``) that will run from the image ``leg`` starts from:
         a pulled image may go once they are done. Agents start from the baseline image."""
-        if leg.variant == "human":
-            return [_leg_id(leg)]
-        users = [Leg(leg.commit, "baseline")] + [Leg(leg.commit, "agent", agent) for agent in self.patch_choices]
-        return [_leg_id(user) for user in users if self.skip(user) is None]
+        users = [leg] if leg.variant == "human" else [u for u in self.commit_legs(leg.commit) if u.variant != "human"]
+        return [_run_id(user, n) for user in users if self.skip(user) is None for n in range(1, self.rounds + 1)]
 
     def _planned(self, leg: Leg) -> PlannedLeg:
         return PlannedLeg(
@@ -126,6 +156,7 @@ class SuitePlan:
             agent=leg.agent,
             state_dir=self.layout.runtime_state(self.config["runtime"]),
             image_users=lambda: self.image_users(leg),
+            run_ids=tuple(_run_id(leg, n) for n in range(1, self.rounds + 1)),
         )
 
     def revisions_params(self, commit: str) -> dict[str, Any]:
@@ -146,8 +177,9 @@ class SuitePlan:
             "tree_rules": [rule for rule in self.config["normalization"] if rule["action"] in TREE_ACTIONS],
         }
 
-    def run_params(self, leg: Leg) -> dict[str, Any]:
+    def run_params(self, leg: Leg, round_number: int) -> dict[str, Any]:
         return {
+            "run_id": _run_id(leg, round_number),
             "runtime": self.config["runtime"],
             "timeouts": self.config["timeouts"],
             "health_paths": self.config["serving"]["health_paths"],
@@ -155,8 +187,14 @@ class SuitePlan:
             "host_gpus": self.config["gpus"],
             "gpu_ids": self.config["gpu_ids"],
             "gpu_lock_dir": self.layout.gpu_locks,
+            "passes": self.passes(leg),
             **self.runtime.run_params(self.config, self._planned(leg)),
         }
+
+    def passes(self, leg: Leg) -> dict[str, int]:
+        """What one round of the leg measures: warm-up passes (serving only), then measured passes."""
+        serving = self.commits[leg.commit].benchmark_type == "serving"
+        return {"warmup": self.config["warmup"] if serving else 0, "measured": self.config["repeats"] // self.rounds}
 
     def metrics_params(self, leg: Leg) -> dict[str, Any]:
         plan = self.commits[leg.commit]
@@ -171,6 +209,11 @@ class SuitePlan:
             "benchmark_type": plan.benchmark_type,
             "findings": [f.as_dict() for f in plan.findings],
             "patch_source": self._patch_source(leg),
+            "passes": self.passes(leg)["measured"],
+            # The seed of the rounds' shuffled orders (the planned order follows from it; each round's
+            # log says when it really ran). Not the order itself: a new agent would change it, and
+            # with it these params, and Snakemake would redo every leg's metrics.
+            "order_seed": self.config["seed"],
         }
 
     def _patch_source(self, leg: Leg) -> dict[str, Any] | None:
@@ -188,6 +231,11 @@ def _leg_id(leg: Leg) -> str:
     return f"{leg.commit}/{leg.name}"
 
 
+def _run_id(leg: Leg, round_number: int) -> str:
+    """One round's run job: what claims an image and labels its containers."""
+    return f"{_leg_id(leg)}/{round_number}"
+
+
 def plan_commit(record: CommitRecord, host_gpus: int, rules: list[dict[str, Any]]) -> CommitPlan:
     """One commit: its command read and normalized once, judged by the lint (an error skips its legs)."""
     linted = lint_record(record, host_gpus, rules)
@@ -202,6 +250,8 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: in
     would be capped to N without a word, so it is skipped like one that needs
     more GPUs than the host has. The lint's errors skip a commit's legs.
     """
+    if config["repeats"] % config["rounds"]:
+        raise ConfigError(f"repeats ({config['repeats']}) must be a multiple of rounds ({config['rounds']})")
     base = Path(base_dir)
     host_gpus = config["gpus"] if gpu_limit is None else min(config["gpus"], gpu_limit)
     records = read_commit_table(base / config["commits"])

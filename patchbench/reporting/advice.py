@@ -17,7 +17,7 @@ import pandas as pd
 from patchbench import failures
 from patchbench.spec.benchspec import BENCHMARK_TYPES
 from patchbench.spec.command import BENCH_SUBCOMMAND
-from patchbench.results.direction import DEFAULT_PRIMARY
+from patchbench import config
 from patchbench.reporting.legs import Leg, attempted, benchmark_type, first_line, number, ok, short, text
 
 NOT_RECORDED = "not recorded"
@@ -216,7 +216,7 @@ def detection(legs: list[Leg]) -> list[dict[str, Any]]:
             "type": kind,
             "script": f"benchmarks/benchmark_{kind}.py",
             "subcommand": f"vllm bench {BENCH_SUBCOMMAND[kind]}",
-            "primary": primary.get(kind, DEFAULT_PRIMARY.get(kind, "")),
+            "primary": primary.get(kind, config.schema_default("primary_metrics").get(kind, "")),
             "commits": commits.get(kind, 0),
         }
         for kind in BENCHMARK_TYPES

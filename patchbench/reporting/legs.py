@@ -133,3 +133,28 @@ def num(value: float | None, digits: int = 2) -> str:
 def signed(value: float | None) -> str:
     """``+12.3%``, ``-4.0%`` or ``""``."""
     return "" if value is None else f"{value:+.1f}%"
+
+
+def interval(leg: Leg, reference: str) -> str:
+    """`` [low, high]`` of the improvement over ``reference``, or ``""`` without an interval."""
+    low, high = number(leg, f"ci_low_vs_{reference}_pct"), number(leg, f"ci_high_vs_{reference}_pct")
+    return "" if low is None or high is None else f" [{low:+.1f}, {high:+.1f}]"
+
+
+def verdict_paragraph(legs: list[Leg]) -> str:
+    """The verdict rule in one paragraph, with the band and confidence the summary judged with."""
+    band, confidence = "?", "?"
+    for leg in legs:
+        if number(leg, "verdict_band_pct") is not None and number(leg, "verdict_confidence") is not None:
+            band, confidence = f"{number(leg, 'verdict_band_pct'):g}", f"{100 * number(leg, 'verdict_confidence'):g}"
+            break
+    return (
+        "Every leg is measured several times, in rounds that interleave a commit's legs in a shuffled order. "
+        "The improvement over a reference leg (positive = faster: lower latency, higher throughput) is the "
+        "Hodges-Lehmann estimate of the ratio between the two legs' samples, shown with its exact "
+        f"{confidence}% confidence interval (distribution-free: from the ranks, as in the Mann-Whitney test). "
+        f"A leg beats the reference only when the whole interval lies above +{band}%, is worse only when it lies "
+        f"wholly below -{band}%, is similar when it lies wholly within ±{band}%, and is inconclusive otherwise, "
+        "also when too few samples give no interval (95% needs at least 4 per leg). "
+        "summary.csv also has each comparison's Mann-Whitney p-value."
+    )

@@ -112,25 +112,30 @@ def outcomes_by_type(ctx: dict[str, Any]) -> Figure:
 
 
 def improvement(ctx: dict[str, Any]) -> Figure:
-    """Improvement over baseline per commit: the human fix and each agent (no marker: no numbers)."""
+    """Improvement over baseline per commit with its interval: the human fix and each agent (no marker: no numbers)."""
     rows = ctx["comparison"]["commits"]
-    series = [("human", HUMAN_COLOR, "D", [row["human"]["over_baseline"] for row in rows])]
+    series = [("human", HUMAN_COLOR, "D", [row["human"] for row in rows])]
     for i, agent in enumerate(ctx["agent_names"]):
-        series.append((agent, PALETTE[i % len(PALETTE)], "o", [row["agents"][i]["over_baseline"] for row in rows]))
-    if not any(v is not None for _, _, _, values in series for v in values):
+        series.append((agent, PALETTE[i % len(PALETTE)], "o", [row["agents"][i] for row in rows]))
+    if not any(cell.get("over_baseline") is not None for _, _, _, cells in series for cell in cells):
         return _empty("no commit has numbers for the baseline and another leg")
     labels = [f"{row['commit'][:8]} {row['type']}" for row in rows][::-1]
     fig = Figure(figsize=(8, 1.6 + 0.24 * len(rows)), layout="constrained")
     ax = fig.add_subplot()
     ax.axvline(0, color="#999999", linewidth=0.8)
-    for k, (name, color, marker, values) in enumerate(series):
+    for k, (name, color, marker, cells) in enumerate(series):
         dodge = (k - (len(series) - 1) / 2) * 0.6 / len(series)  # equal values stay visible side by side
-        points = [(v, y + dodge) for y, v in enumerate(values[::-1]) if v is not None]
-        if points:
-            ax.scatter([p[0] for p in points], [p[1] for p in points], color=color, marker=marker, label=name, s=22)
+        points = [(cell, y + dodge) for y, cell in enumerate(cells[::-1]) if cell.get("over_baseline") is not None]
+        if not points:
+            continue
+        xs = [cell["over_baseline"] for cell, _ in points]
+        # The interval as an error bar; a leg without one (too few samples) has none.
+        low = [x - cell["over_baseline_low"] if cell.get("over_baseline_low") is not None else 0 for x, (cell, _) in zip(xs, points)]
+        high = [cell["over_baseline_high"] - x if cell.get("over_baseline_high") is not None else 0 for x, (cell, _) in zip(xs, points)]
+        ax.errorbar(xs, [y for _, y in points], xerr=[low, high], fmt=marker, color=color, label=name, markersize=4.5, elinewidth=1, capsize=2)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(-0.7, len(labels) - 0.3)
-    ax.set_xlabel("improvement of the primary metric over baseline (%; positive = faster)")
+    ax.set_xlabel("improvement of the primary metric over baseline (%; positive = faster), with its interval")
     ax.set_title("Improvement over baseline per commit")
     ax.grid(axis="x", color="#eeeeee")
     fig.legend(loc="outside lower center", ncol=4, frameon=False)

@@ -28,7 +28,6 @@ def context(
     summary: pd.DataFrame,
     *,
     title: str = "patchbench report",
-    band_pct: float = 5.0,
     labels: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Everything the templates show, computed from the summary (and the labels)."""
@@ -39,19 +38,20 @@ def context(
     has_patch = legs.patch_test(rows)
     return {
         "title": title,
-        "band_pct": band_pct,
+        "verdict_paragraph": legs.verdict_paragraph(rows),
         "commits": len(legs.commits(rows)),
         "agent_names": agents,
         "type_names": types,
         "groups": [outcomes.group_row(name, members, has_patch, types) for name, members in groups.items()],
         "coverage": [outcomes.coverage_row(a, groups[a], has_patch) for a in agents],
         "types": outcomes.by_type(groups, has_patch, types),
-        "successful": versus.successful(rows, band_pct),
+        "successful": versus.successful(rows),
         "comparison": {
-            "commits": versus.per_commit(rows, agents, band_pct),
+            "commits": versus.per_commit(rows, agents),
             "no_numbers": versus.no_numbers(rows),
-            "verdicts": [versus.verdict_shares(a, groups[a], band_pct) for a in agents],
-            "quadrants": versus.quadrants(labels, groups, agents, band_pct),
+            "verdicts": [versus.verdict_shares(a, groups[a]) for a in agents],
+            "quadrants": versus.quadrants(labels, groups, agents),
+            "noise_floor": versus.noise_floor(rows),
         },
         "failures": outcomes.failure_breakdown(groups, has_patch),
         "root_causes": outcomes.root_causes(rows, has_patch),

@@ -1,8 +1,8 @@
-"""Agents against baseline and the human fix: per commit, verdict shares, and ISO-Bench quadrants.
+"""Agents against baseline and the human fix: per commit, verdict shares, noise floor, ISO-Bench quadrants.
 
-Improvements come from the summary's direction-aware columns (positive =
-faster). Verdicts are recomputed here with the report's band, so the band is
-a report setting, not a property of the summary.
+Improvements, their intervals and the verdicts come from the summary's columns
+(positive = faster); the summary decided them, the report only shows and counts
+them.
 
 Quadrants (ISO-Bench ``build_commit_data.py``): *hard pass* is a verdict of
 ``beats`` or ``similar``; *soft pass* is a bottleneck label of ``same_target``
@@ -18,10 +18,22 @@ from typing import Any
 
 import pandas as pd
 
-from patchbench.results.direction import unit, verdict
-from patchbench.reporting.legs import Leg, benchmark_type, category, num, number, ok, pct, short, signed, text
-
-VERDICTS = ("beats", "similar", "worse")
+from patchbench.reporting.legs import (
+    Leg,
+    benchmark_type,
+    category,
+    interval,
+    num,
+    number,
+    ok,
+    pct,
+    short,
+    signed,
+    text,
+)
+from patchbench.plan.legs import AGENT_PREFIX
+from patchbench.results.direction import unit
+from patchbench.results.stats import VERDICTS
 HARD_PASS = frozenset({"beats", "similar"})
 SOFT_PASS = frozenset({"same_target", "related_target"})
 BOTTLENECK_LABELS = ("same_target", "related_target", "different_target", "no_optimization", "unknown")
@@ -37,8 +49,9 @@ class LabelError(ValueError):
     """A soft-label file the report cannot use."""
 
 
-def leg_verdict(leg: Leg, band_pct: float) -> str | None:
-    return verdict(number(leg, "improvement_over_human_pct"), band_pct) if ok(leg) else None
+def leg_verdict(leg: Leg, reference: str = "human") -> str | None:
+    """The summary's verdict on the leg against ``reference``; None when it has none."""
+    return (text(leg, f"verdict_vs_{reference}") or None) if ok(leg) else None
 
 
 def metric_label(leg: Leg) -> str:
@@ -46,7 +59,7 @@ def metric_label(leg: Leg) -> str:
     return f"{metric} ({unit(metric)})" if metric and unit(metric) else metric
 
 
-def per_commit(legs: list[Leg], agents: list[str], band_pct: float) -> list[dict[str, Any]]:
+def per_commit(legs: list[Leg], agents: list[str]) -> list[dict[str, Any]]:
     """Every commit where some leg has numbers: each leg's value and its improvement."""
     by_commit: dict[str, dict[str, Leg]] = {}
     for leg in legs:
@@ -62,15 +75,15 @@ def per_commit(legs: list[Leg], agents: list[str], band_pct: float) -> list[dict
                 "type": benchmark_type(first),
                 "model": text(first, "model"),
                 "metric": metric_label(first),
-                "baseline": _cell(members.get("baseline"), band_pct),
-                "human": _cell(members.get("human"), band_pct),
-                "agents": [_cell(members.get(f"agent-{a}"), band_pct) for a in agents],
+                "baseline": _cell(members.get("baseline")),
+                "human": _cell(members.get("human")),
+                "agents": [_cell(members.get(AGENT_PREFIX + a)) for a in agents],
             }
         )
     return rows
 
 
-def _cell(leg: Leg | None, band_pct: float) -> dict[str, Any]:
+def _cell(leg: Leg | None) -> dict[str, Any]:
     """One leg's cell: its value and improvements when it has numbers, else its status and category."""
     if leg is None or not ok(leg):
         status = f"{leg.get('status')}: {category(leg)}" if leg else "no leg"
@@ -80,10 +93,13 @@ def _cell(leg: Leg | None, band_pct: float) -> dict[str, Any]:
         "ok": True,
         "status": "",
         "value": num(number(leg, "primary_value")),
+        "n": int(number(leg, "primary_n") or 0),
         "over_baseline": over_baseline,
-        "over_baseline_text": signed(over_baseline),
-        "vs_human_text": signed(number(leg, "improvement_over_human_pct")),
-        "verdict": leg_verdict(leg, band_pct) or "",
+        "over_baseline_low": number(leg, "ci_low_vs_baseline_pct"),
+        "over_baseline_high": number(leg, "ci_high_vs_baseline_pct"),
+        "over_baseline_text": signed(over_baseline) + interval(leg, "baseline"),
+        "vs_human_text": signed(number(leg, "improvement_over_human_pct")) + interval(leg, "human"),
+        "verdict": leg_verdict(leg) or "",
     }
 
 
@@ -93,7 +109,7 @@ def no_numbers(legs: list[Leg]) -> list[str]:
     return list(dict.fromkeys(short(leg["commit"]) for leg in legs if str(leg["commit"]) not in with_numbers))
 
 
-def successful(legs: list[Leg], band_pct: float) -> list[dict[str, Any]]:
+def successful(legs: list[Leg]) -> list[dict[str, Any]]:
     """The agent legs with numbers: what they measured and how they compare."""
     rows = []
     for leg in legs:
@@ -107,17 +123,19 @@ def successful(legs: list[Leg], band_pct: float) -> list[dict[str, Any]]:
                 "type": benchmark_type(leg),
                 "metric": metric_label(leg),
                 "value": num(number(leg, "primary_value")),
-                "over_baseline": signed(number(leg, "improvement_over_baseline_pct")),
-                "vs_human": signed(number(leg, "improvement_over_human_pct")),
-                "verdict": leg_verdict(leg, band_pct) or "",
+                "n": int(number(leg, "primary_n") or 0),
+                "over_baseline": signed(number(leg, "improvement_over_baseline_pct")) + interval(leg, "baseline"),
+                "vs_baseline": leg_verdict(leg, "baseline") or "",
+                "vs_human": signed(number(leg, "improvement_over_human_pct")) + interval(leg, "human"),
+                "verdict": leg_verdict(leg) or "",
             }
         )
     return sorted(rows, key=lambda row: (row["agent"], row["commit"]))
 
 
-def verdict_shares(agent: str, legs: list[Leg], band_pct: float) -> dict[str, Any]:
+def verdict_shares(agent: str, legs: list[Leg]) -> dict[str, Any]:
     """How the agent's legs with numbers compare to the human fix; shares are of the legs compared."""
-    verdicts = [leg_verdict(leg, band_pct) for leg in legs]
+    verdicts = [leg_verdict(leg) for leg in legs]
     compared = [v for v in verdicts if v]
     return {
         "agent": agent,
@@ -160,10 +178,10 @@ def match_labels(labels: pd.DataFrame, legs: list[Leg]) -> tuple[dict[tuple[str,
     return matched, unmatched
 
 
-def quadrant_row(agent: str, legs: list[Leg], labels: dict[tuple[str, str], str], band_pct: float) -> dict[str, Any]:
+def quadrant_row(agent: str, legs: list[Leg], labels: dict[tuple[str, str], str]) -> dict[str, Any]:
     counts = dict.fromkeys((q for q, _, _ in QUADRANTS), 0)
     for leg in legs:
-        hard = leg_verdict(leg, band_pct) in HARD_PASS
+        hard = leg_verdict(leg) in HARD_PASS
         soft = labels.get((agent, str(leg["commit"])), "unknown") in SOFT_PASS
         counts[{(True, True): "Q1", (False, True): "Q2", (True, False): "Q3", (False, False): "Q4"}[(hard, soft)]] += 1
     n = len(legs)
@@ -177,9 +195,7 @@ def quadrant_row(agent: str, legs: list[Leg], labels: dict[tuple[str, str], str]
     }
 
 
-def quadrants(
-    labels: pd.DataFrame | None, groups: dict[str, list[Leg]], agents: list[str], band_pct: float
-) -> dict[str, Any] | None:
+def quadrants(labels: pd.DataFrame | None, groups: dict[str, list[Leg]], agents: list[str]) -> dict[str, Any] | None:
     """The quadrant table for every agent with at least one label; None without labels."""
     if labels is None:
         return None
@@ -188,7 +204,35 @@ def quadrants(
     labelled = {agent for agent, _ in matched}
     return {
         "names": [{"id": q, "name": name, "rule": rule} for q, name, rule in QUADRANTS],
-        "rows": [quadrant_row(a, groups[a], matched, band_pct) for a in agents if a in labelled],
+        "rows": [quadrant_row(a, groups[a], matched) for a in agents if a in labelled],
         "unlabelled_agents": [a for a in agents if a not in labelled],
         "unmatched": unmatched,
     }
+
+
+def noise_floor(legs: list[Leg]) -> list[dict[str, Any]]:
+    """Per commit with an A/A leg: the baseline measured against itself. Its interval is what
+    the machine's noise alone produces; a verdict other than similar or inconclusive is a false one."""
+    rows = []
+    for leg in legs:
+        if leg.get("variant") != "aa":
+            continue
+        measured = ok(leg) and number(leg, "improvement_over_baseline_pct") is not None
+        rows.append(
+            {
+                "commit": short(leg["commit"], 12),
+                "type": benchmark_type(leg),
+                "n": int(number(leg, "primary_n") or 0),
+                "difference": signed(number(leg, "improvement_over_baseline_pct")) + interval(leg, "baseline")
+                if measured
+                else f"{leg.get('status')}: {category(leg)}",
+                "width": _width(leg) if measured else None,
+                "verdict": leg_verdict(leg, "baseline") or "",
+            }
+        )
+    return rows
+
+
+def _width(leg: Leg) -> str:
+    low, high = number(leg, "ci_low_vs_baseline_pct"), number(leg, "ci_high_vs_baseline_pct")
+    return f"±{(high - low) / 2:.1f}%" if low is not None and high is not None else "no interval"

@@ -1,9 +1,12 @@
-"""A leg's ``metrics.json``: its numbers, or its failure with the evidence, and provenance.
+"""A leg's ``metrics.json``: its samples, or its failure with the evidence, and provenance.
 
-The runner's verdict (from run.log's annotations) and the parser's reading of
-the same log are combined here. The parser's category wins when it names a
-root cause the runner cannot see (an out-of-memory that crashed the server is
-``oom``, not ``server_crash``).
+A leg is measured in rounds (one run job, one ``run.log`` each) of measured
+passes. Per round, the runner's verdict (from run.log's annotations) and the
+parser's reading of the same log are combined. The parser's category wins when
+it names a root cause the runner cannot see (an out-of-memory that crashed the
+server is ``oom``, not ``server_crash``). Numbers come only from the measured
+passes' own sections: one sample per pass, every one kept. The leg is ``ok``
+when every round is; its ``metrics`` are then the medians of its samples.
 """
 
 from __future__ import annotations
@@ -11,29 +14,30 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 import socket
+import statistics
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from patchbench import __version__, artifacts, failures
-from patchbench.parsing import parse_file
+from patchbench.layout import IMAGE_TAG, SPEC
+from patchbench.parsing import parse_file, parse_passes
 from patchbench.results.retry import attempts_before
 from patchbench.runtime.runlog import read_annotations
-from patchbench.layout import IMAGE_TAG, SPEC
 
 ROOT_CAUSES = frozenset({failures.OOM, failures.ENV_ERROR, failures.BAD_ARGUMENTS, failures.DEPRECATED_SCRIPT})
+Parsed = dict[str, Any]
 
 
-def decide(outcome: str, runner_evidence: str, parsed: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
-    """``(status, failure)`` from the runner's outcome and the parsed log."""
-    found = parsed.get("failure")
+def decide(
+    outcome: str, runner_evidence: str, whole: Parsed, passes: list[Parsed], expected: int
+) -> tuple[str, dict[str, str] | None]:
+    """``(status, failure)`` of one round from the runner's outcome, the parse of its whole
+    log (for a root cause) and the parses of its ``expected`` measured passes."""
     if outcome == "ok":
-        if parsed["status"] == "ok" and not found:
-            return "ok", None
-        if found:
-            return "failed", found
-        reason = "the result table is incomplete" if parsed["status"] == "incomplete" else "no result in the output"
-        return "failed", {"category": failures.NO_METRICS, "evidence": reason}
+        return _judge_passes(passes, expected)
+    found = whole.get("failure")
     # A run we stopped at its deadline is a timeout whatever it printed last.
     if found and found["category"] in ROOT_CAUSES and outcome != failures.TIMEOUT:
         return "failed", found
@@ -43,66 +47,133 @@ def decide(outcome: str, runner_evidence: str, parsed: dict[str, Any]) -> tuple[
     return "failed", {"category": outcome, "evidence": evidence}
 
 
-def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_log: Path | None) -> dict[str, Any]:
+def _judge_passes(passes: list[Parsed], expected: int) -> tuple[str, dict[str, str] | None]:
+    """A clean run is ok only when every measured pass printed a complete result."""
+    if len(passes) < expected:
+        return "failed", {"category": failures.NO_METRICS, "evidence": f"{len(passes)} of {expected} measured passes"}
+    for number, parsed in enumerate(passes, 1):
+        where = f"pass {number} of {len(passes)}: " if len(passes) > 1 else ""
+        found = parsed.get("failure")
+        if found:
+            return "failed", {**found, "evidence": where + found["evidence"]}
+        if parsed["status"] != "ok":
+            reason = "the result table is incomplete" if parsed["status"] == "incomplete" else "no result in the output"
+            return "failed", {"category": failures.NO_METRICS, "evidence": where + reason}
+    return "ok", None
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round of a leg: its verdict, its samples (one per measured pass) and the runner's notes."""
+
+    number: int
+    status: str
+    failure: dict[str, str] | None
+    samples: list[dict[str, float]]
+    notes: dict[str, str]
+    blocks: int
+
+    def record(self) -> dict[str, Any]:
+        keep = ("started", "finished", "gpu ids", "passes", "server readiness")
+        return {
+            "round": self.number,
+            "status": self.status,
+            "failure": self.failure,
+            **{key.replace(" ", "_"): self.notes[key] for key in keep if key in self.notes},
+        }
+
+
+def judge_round(number: int, run_log: Path, benchmark_type: str | None, expected: int) -> Round:
+    notes = read_annotations(run_log)
+    whole = parse_file(run_log, benchmark_type)
+    passes = parse_passes(run_log, benchmark_type)
+    status, failure = decide(notes.get("outcome", failures.NO_METRICS), notes.get("evidence", ""), whole, passes, expected)
+    samples = [parsed["metrics"] for parsed in passes] if status == "ok" else []
+    return Round(number, status, failure, samples, notes, len(whole["runs"]))
+
+
+def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_logs: list[Path]) -> dict[str, Any]:
     """Everything the summary and report need about one leg.
 
     A leg the plan skipped (``params["skip"]``: known before anything runs) has
-    no image.tag and no run.log: it never reaches a GPU node or a cluster queue.
+    no image.tag and no run logs: it never reaches a GPU node or a cluster queue.
     """
     commit_spec = artifacts.read_artifact(spec, SPEC)
     result: dict[str, Any] = {**params, "spec": commit_spec["spec"]}
-    parsed: dict[str, Any] = {"status": "failed", "metrics": {}, "runs": [], "failure": None}
     tag: dict[str, Any] = {}
-    notes: dict[str, str] = {}
+    rounds: list[Round] = []
+    failure: dict[str, str] | None
     attempt = 1
     if params.get("skip"):
         status, failure = "skipped", params["skip"]
     elif commit_spec["spec"] is None:  # the tree ruled the command out: nothing was benchmarked
         status, failure = "skipped", commit_spec["error"]
-    elif image_tag is None or run_log is None:
-        raise ValueError("a leg that is not skipped needs its image.tag and run.log")
+    elif image_tag is None or not run_logs:
+        raise ValueError("a leg that is not skipped needs its image.tag and run logs")
     else:
         tag = artifacts.read_artifact(image_tag, IMAGE_TAG)
-        notes = read_annotations(run_log)
-        attempt = attempts_before(run_log.parent) + 1
+        attempt = attempts_before(image_tag.parent) + 1
         if tag["status"] != "ok":
             status, failure = tag["status"], tag["failure"]
         else:
-            parsed = parse_file(run_log, params["benchmark_type"] or None)
-            status, failure = decide(notes.get("outcome", failures.NO_METRICS), notes.get("evidence", ""), parsed)
+            kind = params["benchmark_type"] or None
+            rounds = [judge_round(n, log, kind, params["passes"]) for n, log in enumerate(run_logs, 1)]
+            status, failure = _leg_verdict(rounds)
+    samples = [
+        {"round": r.number, "pass": k, "metrics": metrics} for r in rounds for k, metrics in enumerate(r.samples, 1)
+    ]
     result.update(
         status=status,
         failure_category=failure["category"] if failure else "",
         failure_reason=failure["evidence"] if failure else "",
-        metrics=parsed["metrics"] if status == "ok" else {},
-        result_blocks=len(parsed["runs"]),
-        provenance=_provenance(tag, notes, attempt=attempt),
+        metrics=medians([s["metrics"] for s in samples]) if status == "ok" else {},
+        samples=samples,
+        rounds=[r.record() for r in rounds],
+        result_blocks=sum(r.blocks for r in rounds),
+        provenance=_provenance(tag, [r.notes for r in rounds], attempt=attempt),
     )
     return result
 
 
-def _provenance(tag: dict[str, Any], notes: dict[str, str], attempt: int) -> dict[str, Any]:
+def _leg_verdict(rounds: list[Round]) -> tuple[str, dict[str, str] | None]:
+    """Ok when every round is; else the first failed round's failure, naming the round."""
+    for r in rounds:
+        if r.failure is not None:
+            where = f"round {r.number} of {len(rounds)}: " if len(rounds) > 1 else ""
+            return "failed", {**r.failure, "evidence": where + r.failure["evidence"]}
+    return "ok", None
+
+
+def medians(samples: list[dict[str, float]]) -> dict[str, float]:
+    """Each metric's median over the samples that have it (a leg's summary numbers)."""
+    keys = dict.fromkeys(key for sample in samples for key in sample)
+    return {key: statistics.median(s[key] for s in samples if key in s) for key in keys}
+
+
+def _provenance(tag: dict[str, Any], notes: list[dict[str, str]], attempt: int) -> dict[str, Any]:
+    """What ran, where and when: the image, the commands (one spec: the same in every round), the rounds' times."""
+    first, last = (notes[0], notes[-1]) if notes else ({}, {})
     image = {k: tag.get(k) for k in ("runtime", "digest", "checkout", "commit", "parent", "parent_repaired")}
     # Only what the runtime really knew: the image's name; whether the leg pulled it and the GB the
     # suite's images took once it was ready, from image.tag when stable (apptainer's .sif) or from
     # run.log's notes when they change between attempts (docker).
     image.update({k: tag[k] for k in ("image", "image_pulled", "disk_gb") if tag.get(k) is not None})
-    if notes.get("image pulled") in ("true", "false"):
-        image["image_pulled"] = notes["image pulled"] == "true"
-    try:
-        image["disk_gb"] = float(notes["image disk gb"])
-    except (KeyError, ValueError):
-        pass
+    pulled = [n["image pulled"] == "true" for n in notes if n.get("image pulled") in ("true", "false")]
+    if pulled:
+        image["image_pulled"] = any(pulled)
+    disk = [float(n["image disk gb"]) for n in notes if _is_number(n.get("image disk gb"))]
+    if disk:
+        image["disk_gb"] = max(disk)
     return {
         "attempt": attempt,
         "patch_sha256": tag.get("patch_sha256"),
         "image": image,
-        "command": notes.get("command"),
-        "server_command": notes.get("server command"),
+        "command": first.get("command"),
+        "server_command": first.get("server command"),
         "host": socket.gethostname(),
-        "gpu_ids": [g for g in notes.get("gpu ids", "").split(",") if g.strip()],
-        "started": notes.get("started"),
-        "finished": notes.get("finished"),
+        "gpu_ids": sorted({g for n in notes for g in n.get("gpu ids", "").split(",") if g.strip()}),
+        "started": first.get("started"),
+        "finished": last.get("finished"),
         "tool_versions": {
             "patchbench": __version__,
             "python": platform.python_version(),
@@ -110,6 +181,14 @@ def _provenance(tag: dict[str, Any], notes: dict[str, str], attempt: int) -> dic
             "snakemake": _version("snakemake"),
         },
     }
+
+
+def _is_number(text: str | None) -> bool:
+    try:
+        float(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _version(package: str) -> str:

@@ -39,7 +39,8 @@ class PlannedLeg:
     variant: str
     agent: str
     state_dir: str  # where a container runtime keeps the suite's state
-    image_users: Callable[[], list[str]]  # the legs that run from the image this leg starts from
+    image_users: Callable[[], list[str]]  # the run jobs that run from the image this leg starts from
+    run_ids: tuple[str, ...]  # the leg's own run jobs (``<commit>/<leg>/<round>``)
 
 
 def module(name: str) -> ModuleType:

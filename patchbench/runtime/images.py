@@ -89,8 +89,9 @@ def record(state: dict[str, Any], name: str, image_id: str, when: float) -> None
     owned(state)[name] = {"id": image_id, "users": [], "last_used": when}
 
 
-def claim(state: dict[str, Any], name: str, users: list[str], me: str, when: float) -> None:
-    """``users`` will run from ``name``, ``me`` (the caller) certainly; legs already done are not waited for.
+def claim(state: dict[str, Any], name: str, users: list[str], me: str | None, when: float) -> None:
+    """``users`` (run jobs: ``<commit>/<leg>/<round>``) will run from ``name``, ``me`` (the run job
+    asking, if one is) certainly; those already done are not waited for.
 
     Only images the suite owns are tracked: the others are never removed anyway.
     """
@@ -99,7 +100,7 @@ def claim(state: dict[str, Any], name: str, users: list[str], me: str, when: flo
     state["done"] = sorted(done)
     entry = owned(state).get(name)
     if entry is not None:
-        entry["users"] = sorted(set(entry["users"]) | (set(users) - done) | {me})
+        entry["users"] = sorted(set(entry["users"]) | (set(users) - done) | ({me} if me else set()))
         entry["last_used"] = when
 
 
@@ -183,11 +184,11 @@ class ImageStore:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
-    def claim(self, name: str, users: list[str], me: str) -> None:
+    def claim(self, name: str, users: list[str], me: str | None) -> None:
         with self.state() as state:
             claim(state, name, users, me, time.time())
 
-    def record(self, name: str, image_id: str, users: list[str], me: str) -> None:
+    def record(self, name: str, image_id: str, users: list[str], me: str | None) -> None:
         with self.state() as state:
             record(state, name, image_id, time.time())
             claim(state, name, users, me, time.time())

@@ -26,7 +26,7 @@ from patchbench import artifacts, failures
 from patchbench.runtime import gpus, processes
 from patchbench.spec.benchspec import BenchSpec, render
 from patchbench.failures import Failure
-from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION, RunLogWriter
+from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION, WARMUP_SECTION, RunLogWriter
 from patchbench.layout import IMAGE_TAG, SPEC
 
 CLIENT_HOST = "127.0.0.1"  # the client always reaches its server over loopback
@@ -129,6 +129,7 @@ def _attempt(
                 return benchmark(
                     BenchSpec.from_dict(commit_spec["spec"]),
                     executor,
+                    passes=Passes(**params["passes"]),
                     timeouts=params["timeouts"],
                     health_paths=params["health_paths"],
                     writer=writer,
@@ -140,32 +141,45 @@ def _attempt(
         return exc.failure
 
 
+@dataclass(frozen=True)
+class Passes:
+    """How one run job measures: unmeasured warm-up passes of a serving client once its
+    server is up (the first requests pay for compilation and caches), then measured passes."""
+
+    warmup: int = 0
+    measured: int = 1
+
+
 def benchmark(
     spec: BenchSpec,
     executor: Executor,
     *,
+    passes: Passes,
     timeouts: dict[str, float],
     health_paths: list[str],
     writer: RunLogWriter,
     scratch: Path,
 ) -> Failure | None:
-    """Run the spec with ``executor``: the benchmark alone, or a server and its client."""
+    """Run the spec with ``executor``: the benchmark alone, or a server and its client.
+
+    Each measured pass has a section of its own in run.log; the first that fails ends the job.
+    """
     if spec.benchmark_type == "serving":
-        return _serve_and_benchmark(spec, executor, timeouts, health_paths, writer, scratch)
+        return _serve_and_benchmark(spec, executor, passes, timeouts, health_paths, writer, scratch)
     argv = render(spec.argv, python=executor.python)
     writer.note("command", shlex.join(argv))
-    client_log = _fresh(scratch / "benchmark.out")
-    try:
-        ended = executor.run(argv, spec.env, client_log, timeouts["benchmark_s"])
-        _section(writer, BENCHMARK_SECTION, client_log, executor.secrets)
-    finally:
-        client_log.unlink(missing_ok=True)
-    return _client_failure(ended, timeouts["benchmark_s"])
+    writer.note("passes", passes.measured)
+    for _ in range(passes.measured):  # an offline benchmark is one process per pass
+        failure = _client_pass(executor, argv, spec.env, BENCHMARK_SECTION, writer, scratch, timeouts["benchmark_s"])
+        if failure:
+            return failure
+    return None
 
 
 def _serve_and_benchmark(
     spec: BenchSpec,
     executor: Executor,
+    passes: Passes,
     timeouts: dict[str, float],
     health_paths: list[str],
     writer: RunLogWriter,
@@ -176,7 +190,8 @@ def _serve_and_benchmark(
     client_argv = render(spec.argv, python=executor.python, host=CLIENT_HOST, port=port)
     writer.note("server command", shlex.join(server_argv))
     writer.note("command", shlex.join(client_argv))
-    server_log, client_log = _fresh(scratch / "server.out"), _fresh(scratch / "benchmark.out")
+    writer.note("passes", f"{passes.measured} after {passes.warmup} warm-up")
+    server_log = _fresh(scratch / "server.out")
     try:
         server = executor.start(server_argv, spec.env, server_log, port)
         try:
@@ -190,21 +205,45 @@ def _serve_and_benchmark(
             elif ready.state == "timeout":
                 failure = Failure(failures.SERVER_START_TIMEOUT, f"server not healthy after {timeouts['server_start_s']}s")
             else:
-                ended = executor.run(client_argv, spec.env, client_log, timeouts["benchmark_s"], beside=server)
-                died = server.poll()
-                failure = _client_failure(ended, timeouts["benchmark_s"])
-                if died is not None and failure is not None:
-                    failure = server.cause() or Failure(
-                        failures.SERVER_CRASH, f"server exited with code {died} during the benchmark"
+                sections = [WARMUP_SECTION] * passes.warmup + [BENCHMARK_SECTION] * passes.measured
+                failure = None
+                for marker in sections:
+                    failure = _client_pass(
+                        executor, client_argv, spec.env, marker, writer, scratch, timeouts["benchmark_s"], server
                     )
+                    died = server.poll()
+                    if died is not None and failure is not None:
+                        failure = server.cause() or Failure(
+                            failures.SERVER_CRASH, f"server exited with code {died} during the benchmark"
+                        )
+                    if failure:
+                        break
         finally:
             writer.note("server exit code", server.stop(timeouts["stop_s"]))
             _section(writer, SERVER_SECTION, server_log, executor.secrets)
-            _section(writer, BENCHMARK_SECTION, client_log if client_log.exists() else None, executor.secrets)
     finally:
-        for path in (server_log, client_log):
-            path.unlink(missing_ok=True)
+        server_log.unlink(missing_ok=True)
     return failure
+
+
+def _client_pass(
+    executor: Executor,
+    argv: list[str],
+    env: dict[str, str],
+    marker: str,
+    writer: RunLogWriter,
+    scratch: Path,
+    timeout_s: float,
+    server: Service | None = None,
+) -> Failure | None:
+    """One run of the benchmark (client), its output under ``marker`` in run.log."""
+    log = _fresh(scratch / "benchmark.out")
+    try:
+        ended = executor.run(argv, env, log, timeout_s, beside=server)
+        _section(writer, marker, log, executor.secrets)
+    finally:
+        log.unlink(missing_ok=True)
+    return _client_failure(ended, timeout_s)
 
 
 def _fresh(path: Path) -> Path:

@@ -3,18 +3,29 @@
 Annotations are lines starting with ``[patchbench] `` so that the metrics
 parser can tell them from vLLM's output. The runner's verdict (``outcome``) is
 the last annotation it writes; readers take the last value of each key.
+
+Only the runner writes such lines: a captured output's lines that start with
+the mark are written with it defused (``[patchbench]␣`` becomes
+``[patchbench?] ``), so code under test cannot forge an annotation, a verdict
+or a section of measured output.
+
+A run job's log holds the server's output (serving), the unmeasured warm-up
+passes of the client and one section per measured pass, in the order they ran.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Iterator
 
 MARK = "[patchbench] "
 SERVER_SECTION = MARK + "--- server output ---"
+WARMUP_SECTION = MARK + "--- warm-up output ---"
 BENCHMARK_SECTION = MARK + "--- benchmark output ---"
 _COPY_CHUNK = 1 << 20
+_MARK = MARK.encode()
+_DEFUSED = b"[patchbench?] "
 
 
 def annotation(key: str, value: object) -> str:
@@ -52,20 +63,12 @@ class RunLogWriter:
         self._handle.flush()
 
     def section(self, marker: str, source: Path | None) -> None:
-        """Copy a child's captured output into the log under its section marker."""
+        """Copy a child's captured output into the log under its section marker, marks defused."""
         self._handle.write((marker + "\n").encode())
         if source is not None and source.exists():
             with open(source, "rb") as handle:
-                last = b"\n"
-                while chunk := handle.read(_COPY_CHUNK):
+                for chunk in _defused(handle):
                     self._handle.write(chunk)
-                    last = chunk[-1:]
-                if last != b"\n":
-                    self._handle.write(b"\n")
-
-    def lines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self._handle.write((line.rstrip("\n") + "\n").encode())
 
     def commit(self) -> None:
         self._handle.close()
@@ -74,3 +77,26 @@ class RunLogWriter:
     def abandon(self) -> None:
         self._handle.close()
         self.partial.unlink(missing_ok=True)
+
+
+def _defused(handle: BinaryIO) -> Iterator[bytes]:
+    """The stream in chunks, every line that starts with the mark defused; it ends in a newline."""
+    carry = b""  # a line's start too short yet to tell whether it is the mark
+    mid_line = False  # the data goes on with a line whose start was already judged
+    last = b"\n"
+    while chunk := handle.read(_COPY_CHUNK):
+        data = carry + chunk
+        if not mid_line and data.startswith(_MARK):
+            data = _DEFUSED + data[len(_MARK) :]
+        data = data.replace(b"\n" + _MARK, b"\n" + _DEFUSED)
+        newline = data.rfind(b"\n")
+        tail = data[newline + 1 :]
+        starts_line = newline >= 0 or not mid_line  # else the tail goes on with a judged line
+        carry = tail if starts_line and len(tail) < len(_MARK) and _MARK.startswith(tail) else b""
+        mid_line = bool(tail) and not carry
+        data = data[: len(data) - len(carry)]
+        if data:
+            last = data[-1:]
+            yield data
+    if carry or last != b"\n":
+        yield carry + b"\n"

@@ -143,6 +143,8 @@ class Harness:
             },
             "docker": {"base_image": BASE_IMAGE, "build": True, "pull": False, "shm_size": "64m"},
             "timeouts": {"setup_s": 120, "server_start_s": 30, "benchmark_s": 60, "stop_s": 5},
+            "repeats": 1,  # one measured pass per run (and, serving, one warm-up before it)
+            "rounds": 1,
         }
         return config.validated(_merged(base, self.overrides))
 
@@ -195,7 +197,7 @@ class Harness:
         where = self.leg_dir(leg)
         spec_file = where.parent / "spec.json"
         artifacts.write_artifact(spec_file, SPEC, {"spec": {"gpus": 1, "env": {}, "server_argv": [], **spec}})
-        argv = self._stage("run", self.plan().run_params(leg), spec=spec_file, image=where / "image.tag", repo=self.target.bare)
+        argv = self._stage("run", self.plan().run_params(leg, 1), spec=spec_file, image=where / "image.tag", repo=self.target.bare)
         return argv + ["--out", str(where / "run.log")]
 
     def run(self, leg: Leg, spec: dict[str, Any]) -> Run:

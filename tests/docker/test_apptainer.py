@@ -131,7 +131,7 @@ def test_agent_patch_is_applied_as_each_command_starts(apptainer_suite, tmp_path
     run = apptainer_suite.run(agent, {"benchmark_type": "serving", "argv": client, "server_argv": server})
     assert run.outcome == "ok", run.text
     assert "app agent" in run.text and "token=***" in run.text
-    server_cmd, client_cmd = commands(tmp_path)
+    server_cmd, client_cmd = commands(tmp_path)  # one measured pass; the harness's commit plans no warm-up
     for command in (server_cmd, client_cmd):
         assert command[:3] == ["exec", "--cleanenv", "--pwd"] and "--writable-tmpfs" in command
         assert "hf_apptainerFakeToken" not in json.dumps(command)

@@ -32,7 +32,7 @@ def test_serving_leg_starts_polls_benchmarks_and_stops_its_server(suite, baselin
     assert run.outcome == "ok", run.text
     assert run.notes["server readiness"].startswith("ready")
     assert run.notes["gpu ids"] == "0"
-    server, client = run.text.split(SERVER_SECTION)[1].split(BENCHMARK_SECTION)
+    client, server = run.text.split(BENCHMARK_SECTION)[1].split(SERVER_SECTION)  # the server's comes once it stopped
     assert "GET /health" in server and "b'ok\\n'" in client  # each side's output in its own section
     assert int(run.notes["server exit code"]) in (0, 143)  # stopped by SIGTERM, gracefully
 

@@ -51,6 +51,17 @@ def test_pending_legs_keep_an_image_and_done_legs_are_not_waited_for():
     assert "c/agent-a" not in state["done"]
 
 
+def test_an_image_stage_claims_for_the_run_jobs_only():
+    state: dict = {}
+    images.record(state, "img", "sha256:1", when=1)
+    images.claim(state, "img", ["c/baseline/1", "c/baseline/2"], me=None, when=1)  # the image job itself runs nothing
+    assert state["images"]["img"]["users"] == ["c/baseline/1", "c/baseline/2"]
+    images.release(state, "c/baseline/1", when=2)
+    assert images.removable(state, {"img": 10}, budget_bytes=0) == []  # round 2 still to run
+    images.release(state, "c/baseline/2", when=3)
+    assert images.removable(state, {"img": 10}, budget_bytes=0) == ["img"]
+
+
 def test_images_not_owned_are_never_tracked():
     state: dict = {}
     images.claim(state, "someone-elses", ["c/baseline"], me="c/baseline", when=1)
@@ -90,10 +101,12 @@ def test_docker_params_carry_the_image_users_and_no_secret(monkeypatch):
     plan = plan_suite(suite, base_dir=REPO_ROOT, gpu_limit=1)
     commit = next(c for c, p in plan.commits.items() if p.skip is None)
     baseline = plan.image_params(Leg(commit, "baseline"))
-    assert baseline["claimants"] == [f"{commit}/baseline", f"{commit}/agent-alpha", f"{commit}/agent-beta"]
-    assert plan.image_params(Leg(commit, "human"))["claimants"] == [f"{commit}/human"]
-    run = plan.run_params(Leg(commit, "baseline"))
+    # Every round of every leg that starts from the baseline image is a run job waiting for it.
+    legs = ("baseline", "agent-alpha", "agent-beta", "agent-ident")
+    assert baseline["claimants"] == [f"{commit}/{leg}/{n}" for leg in legs for n in range(1, plan.rounds + 1)]
+    assert plan.image_params(Leg(commit, "human"))["claimants"] == [f"{commit}/human/{n}" for n in range(1, plan.rounds + 1)]
+    run = plan.run_params(Leg(commit, "baseline"), 1)
     assert run["gpus"] == 1 and run["host_gpus"] == 1 and run["gpu_ids"] == [] and run["python"] == "python3"
     assert "hf_secret_value" not in repr(run) + repr(baseline)
     local = dict(suite, runtime="local")
-    assert "docker" not in plan_suite(local, base_dir=REPO_ROOT, gpu_limit=1).run_params(Leg(commit, "baseline"))
+    assert "docker" not in plan_suite(local, base_dir=REPO_ROOT, gpu_limit=1).run_params(Leg(commit, "baseline"), 1)

@@ -47,7 +47,8 @@ def test_every_leg_ends_as_with_the_local_runtime(docker_demo):
         seen.setdefault(slugs[row.commit], {})[row.leg] = (row.status, row.failure_category)
     assert seen == EXPECTED
     ok = summary[summary.status == "ok"]
-    assert len(ok) == 9 and (ok.primary_value > 0).all()
+    assert len(ok) == sum(status == "ok" for legs in EXPECTED.values() for status, _ in legs.values())
+    assert (ok.primary_value > 0).all()
 
 
 def test_legs_ran_in_containers_on_their_own_gpu(docker_demo):
@@ -62,10 +63,10 @@ def test_legs_ran_in_containers_on_their_own_gpu(docker_demo):
             ran += 1
             image = result["provenance"]["image"]
             assert image["digest"].startswith("sha256:")
-            assert result["provenance"]["gpu_ids"] in (["0"], ["1"])
+            assert all(r["gpu_ids"] in ("0", "1") for r in result["rounds"])  # each round held one GPU
             # Every image the demo runs is built or derived here, never pulled; it is held while its leg runs.
             assert image["image"] and image["image_pulled"] is False and image["disk_gb"] > 0
-    assert ran == 9
+    assert ran == sum(status == "ok" for legs in EXPECTED.values() for status, _ in legs.values())
 
 
 def test_summary_and_report_record_images_and_disk(docker_demo):

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from patchbench.results import direction
 from patchbench.results import stats
 from patchbench.results.stats import compare_samples, verdict
 
@@ -183,10 +182,11 @@ def test_direction_throughput_higher_is_better():
     assert (up.ci_low_pct, up.ci_high_pct) == pytest.approx((-down.ci_high_pct, -down.ci_low_pct))
 
 
-def test_single_values_agree_with_compare_improvement_pct():
-    for metric, x, ref in [(LATENCY, 90.0, 100.0), (THROUGHPUT, 1100.0, 1000.0), ("duration", 12.0, 10.0)]:
+def test_single_values_are_iso_benchs_improvement():
+    # ISO-Bench: latency (ref - x) / ref, throughput (x - ref) / ref, in percent.
+    for metric, x, ref, expected in [(LATENCY, 90.0, 100.0, 10.0), (THROUGHPUT, 1100.0, 1000.0, 10.0), ("duration", 12.0, 10.0, -20.0)]:
         c = compare_samples([x], [ref], metric)
-        assert c.improvement_pct == pytest.approx(direction.improvement_pct(x, ref, metric))
+        assert c.improvement_pct == pytest.approx(expected)
         assert c.ci_low_pct is None and c.ci_high_pct is None and c.confidence is None
         assert c.verdict == "inconclusive"
         assert c.p_value == pytest.approx(1.0)

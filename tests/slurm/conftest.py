@@ -77,7 +77,7 @@ class SlurmJob:
     jobid: str
     state: str
     alloc_tres: dict[str, str]
-    comment: str  # the plugin's: rule_<rule>_wildcards_<suite>_<commit>_<leg>
+    comment: str  # the plugin's: rule_<rule>_wildcards_<suite>_<commit>_<leg>[_<round>] (run jobs have a round)
     steps: list[dict[str, str]] = field(default_factory=list)
 
     @property
@@ -87,8 +87,13 @@ class SlurmJob:
     @property
     def leg(self) -> tuple[str, str]:
         """(commit, leg) from the comment."""
-        _, commit, leg = self.comment.split("_wildcards_")[1].split("_", 2)
-        return commit, leg
+        _, commit, rest = self.comment.split("_wildcards_")[1].split("_", 2)
+        return commit, rest.rsplit("_", 1)[0] if self.rule == "run" else rest
+
+    @property
+    def round(self) -> int:
+        """A run job's round."""
+        return int(self.comment.rsplit("_", 1)[1])
 
     @property
     def gpus(self) -> int:

@@ -19,18 +19,20 @@ import pytest
 from tests.slurm.conftest import NODE_GPUS, leg_gpu_ids, run_on_slurm, site_profile, slurm_gpus
 from tests.test_workflow_demo import EXPECTED, commit_slugs, running_legs
 from tests.workflow import copy_project
-from patchbench.layout import RUN_LOG, Layout
+from patchbench.layout import Layout
 
 DEMO = Layout("demo")
 
 LIMIT_S = 420  # a demo run takes 1-3 minutes here
+# Two rounds of one pass each: every leg has two run jobs on the queue (the demo's own five would only take longer).
+ROUNDS = ("repeats=2", "rounds=2")
 
 
 @pytest.fixture(scope="module")
 def demo_on_slurm(slurm_cluster, tmp_path_factory):
     workdir = copy_project(tmp_path_factory.mktemp("slurm-demo") / "patchbench")
     site_profile(workdir)
-    run = run_on_slurm(workdir, limit_s=LIMIT_S)
+    run = run_on_slurm(workdir, "--config", "gpus=2", *ROUNDS, limit_s=LIMIT_S)
     assert run.proc.returncode == 0, f"rc={run.proc.returncode} after {run.seconds:.0f}s\n{run.output[-5000:]}"
     assert run.run_id, run.output[-3000:]
     print(f"demo on slurm: {run.seconds:.0f} s")
@@ -50,9 +52,9 @@ def test_every_leg_ends_as_in_the_local_run(demo_on_slurm):
 def test_image_and_run_jobs_went_through_slurm_and_nothing_else(demo_on_slurm):
     jobs = demo_on_slurm.jobs()
     legs = running_legs()
-    assert sorted(job.rule for job in jobs) == ["image"] * legs + ["run"] * legs
+    assert sorted(job.rule for job in jobs) == ["image"] * legs + ["run"] * legs * len(ROUNDS)
     assert {job.state for job in jobs} == {"COMPLETED"}
-    assert len({job.leg for job in jobs if job.rule == "run"}) == legs
+    assert len({(job.leg, job.round) for job in jobs if job.rule == "run"}) == legs * len(ROUNDS)
     # Nothing of this run is left in the queue.
     queue = subprocess.run(["squeue", "-h", "--name", demo_on_slurm.run_id], capture_output=True, text=True, check=True)
     assert queue.stdout.strip() == ""
@@ -79,7 +81,7 @@ def test_each_leg_runs_on_the_gpus_slurm_gave_its_job(demo_on_slurm):
         if not job.gpus:
             continue
         commit, leg = job.leg
-        run_log = demo_on_slurm.workdir / DEMO.leg_file(commit, leg, RUN_LOG)
+        run_log = demo_on_slurm.workdir / DEMO.round_log(commit, leg, job.round)
         ids = leg_gpu_ids(run_log)
         if ids is None:  # its image failed (a patch, a missing commit): the benchmark never started
             assert EXPECTED[slugs[commit]][leg][0] == "failed", run_log.read_text()
@@ -97,16 +99,16 @@ def test_skipped_legs_never_reach_slurm(demo_on_slurm):
         for leg, (status, _) in EXPECTED[slug].items()
         if status == "skipped"
     }
-    assert len(skipped) == 5  # the 8-GPU commit's four legs, and beta's missing patch
+    assert len(skipped) == 7  # the 8-GPU commit's five legs, and beta's and ident's missing patches
     assert not skipped & {job.leg for job in demo_on_slurm.jobs()}
     for commit, leg in skipped:
         leg_dir = demo_on_slurm.workdir / DEMO.leg_dir(commit, leg)
-        assert not (leg_dir / "image.tag").exists() and not (leg_dir / "run.log").exists()
+        assert not (leg_dir / "image.tag").exists() and not (leg_dir / "rounds").exists()
         assert json.loads((leg_dir / "metrics.json").read_text())["status"] == "skipped"
 
 
 def test_rerun_submits_nothing(demo_on_slurm):
-    again = run_on_slurm(demo_on_slurm.workdir, limit_s=120)
+    again = run_on_slurm(demo_on_slurm.workdir, "--config", "gpus=2", *ROUNDS, limit_s=120)
     assert again.proc.returncode == 0, again.output[-3000:]
     assert "Nothing to be done" in again.output
     assert not again.run_id or again.jobs() == []

@@ -16,7 +16,7 @@ import pytest
 
 from tests.slurm.conftest import leg_gpu_ids, run_on_slurm, site_profile, slurm_gpus
 from tests.workflow import copy_project
-from patchbench.layout import METRICS, RUN_LOG, Layout
+from patchbench.layout import METRICS, Layout
 
 TP2 = Layout("tp2")
 
@@ -45,7 +45,7 @@ def test_two_gpu_legs_run_with_two_gpus(tp2_on_slurm):
         assert metrics(tp2_on_slurm, TWO, leg)["status"] == "ok", metrics(tp2_on_slurm, TWO, leg)
         job = runs[(TWO, leg)]
         assert job.state == "COMPLETED" and job.gpus == 2, job
-        run_log = tp2_on_slurm.workdir / TP2.leg_file(TWO, leg, RUN_LOG)
+        run_log = tp2_on_slurm.workdir / TP2.round_log(TWO, leg, 1)
         assert leg_gpu_ids(run_log) == slurm_gpus()[job.jobid] == "0,1"
 
 

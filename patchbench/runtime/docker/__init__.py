@@ -25,6 +25,7 @@ def image_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
         **containers.image_params(config, leg),
         "docker": {k: docker[k] for k in IMAGE_KEYS},
         "claimants": leg.image_users(),  # a pulled image may go once they have run
+        "runs": list(leg.run_ids),  # an agent's derived image, once these have
     }
 
 

@@ -26,6 +26,7 @@ API_VERSION = "1.41"
 CLIENT_TIMEOUT_S = 300
 
 LABEL_SUITE, LABEL_LEG, LABEL_ROLE = "patchbench.suite", "patchbench.leg", "patchbench.role"
+LABEL_RUN = "patchbench.run"  # ``<commit>/<leg>/<round>``: the run job a container belongs to
 
 Say = Callable[[str], None]
 

@@ -32,30 +32,45 @@ from patchbench.failures import Failure
 from patchbench.runtime import containers
 from patchbench.runtime import run as run_stage
 from patchbench.runtime.docker.cleanup import collect, sweep
-from patchbench.runtime.docker.engine import LABEL_LEG, LABEL_ROLE, LABEL_SUITE, connect, container_config, launch, say_to
+from patchbench.runtime.docker.engine import (
+    LABEL_LEG,
+    LABEL_ROLE,
+    LABEL_RUN,
+    LABEL_SUITE,
+    connect,
+    container_config,
+    launch,
+    say_to,
+)
 from patchbench.runtime.docker.obtain import Obtainer
 from patchbench.runtime.images import ImageStore
 from patchbench.runtime.runlog import RunLogWriter
 
 def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out: Path) -> None:
-    """Run the leg's benchmark in containers of its image; write ``run.log``; then let go of images."""
+    """Run one round of the leg's benchmark in containers of its image; write its run.log; then let go of images."""
     store = ImageStore(Path(params["state_dir"]))
     opener = functools.partial(_container_executor, params=params, repo=repo)
     try:
         run_stage.run_leg(params, spec=spec, image_tag=image_tag, out=out, open_executor=opener)
     finally:
-        if store.release(params["leg"]):
+        if store.release(params["run_id"]):
             collect(connect(), store, params["docker"]["disk_budget_gb"], say=say_to(sys.stderr))
 
 @contextlib.contextmanager
 def _container_executor(
     tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], repo: Path
 ) -> Iterator[run_stage.Executor]:
-    labels = {LABEL_SUITE: params["suite"], LABEL_LEG: params["leg"]}
+    # The run job's own containers: another round of the same leg may be running beside it.
+    labels = {LABEL_SUITE: params["suite"], LABEL_LEG: params["leg"], LABEL_RUN: params["run_id"]}
     client = connect()
     sweep(client, labels)  # an earlier attempt killed outright (SIGKILL) could not clean up
     obtainer = Obtainer.for_leg(
-        params, repo=repo, say=say_to(sys.stderr), claimants=[params["leg"]], build_timeout_s=params["timeouts"]["setup_s"]
+        params,
+        repo=repo,
+        say=say_to(sys.stderr),
+        claimants=[params["run_id"]],
+        runs=[params["run_id"]],
+        build_timeout_s=params["timeouts"]["setup_s"],
     )
     image = obtainer.ensure(tag["recipe"], tag["digest"])
     writer.note("image", f"{tag['image']} {tag['digest']}")

@@ -41,6 +41,7 @@ from patchbench.runtime.docker.cleanup import held, sweep
 from patchbench.runtime.docker.engine import (
     LABEL_LEG,
     LABEL_ROLE,
+    LABEL_RUN,
     LABEL_SUITE,
     Say,
     connect,
@@ -79,7 +80,12 @@ def prepare(
         tag["recipe"] = recipe
         with open(log, "a", encoding="utf-8") as handle, processes.interruptible():
             obtainer = Obtainer.for_leg(
-                params, repo=repo, say=say_to(handle), claimants=params["claimants"], build_timeout_s=params["setup_timeout_s"]
+                params,
+                repo=repo,
+                say=say_to(handle),
+                claimants=params["claimants"],
+                runs=params["runs"],
+                build_timeout_s=params["setup_timeout_s"],
             )
             sweep(obtainer.client, obtainer.labels)  # a derive container of an attempt killed outright
             try:
@@ -134,8 +140,10 @@ class Obtained:
 class Obtainer:
     """Brings images onto the host in the resolution order and records what the suite now owns.
 
-    ``claimants`` are the legs that will run from what is obtained (so it is
-    kept for them); ``me`` is the leg asking.
+    ``claimants`` are the run jobs that will run from the image a leg starts
+    from (so it is kept for them), ``runs`` those of the leg itself (an
+    agent's derived image is kept for them alone); ``me`` is the leg asking,
+    ``claimer`` its run job when a run job asks.
     """
 
     client: docker.DockerClient
@@ -143,7 +151,9 @@ class Obtainer:
     repo: Path
     say: Say
     me: str
+    claimer: str | None  # ``<commit>/<leg>/<round>`` in the run stage; the image stage claims for others only
     claimants: list[str]
+    runs: list[str]
     registry_timeout_s: float
     build_timeout_s: float
     labels: dict[str, str]  # the leg's: on the containers that derive images
@@ -151,7 +161,14 @@ class Obtainer:
 
     @classmethod
     def for_leg(
-        cls, params: dict[str, Any], *, repo: Path, say: Say, claimants: list[str], build_timeout_s: float
+        cls,
+        params: dict[str, Any],
+        *,
+        repo: Path,
+        say: Say,
+        claimants: list[str],
+        runs: list[str],
+        build_timeout_s: float,
     ) -> Obtainer:
         return cls(
             client=connect(),
@@ -159,7 +176,9 @@ class Obtainer:
             repo=repo,
             say=say,
             me=params["leg"],
+            claimer=params.get("run_id"),
             claimants=claimants,
+            runs=runs,
             registry_timeout_s=params["docker"]["registry_timeout_s"],
             build_timeout_s=build_timeout_s,
             labels={LABEL_SUITE: params["suite"], LABEL_LEG: params["leg"]},
@@ -183,7 +202,7 @@ class Obtainer:
         """The image ``image.tag`` recorded, obtained again if it was removed; it must be the same image."""
         present = self._present(recipe["name"])
         if present is not None and identity(present) == digest:
-            self.store.claim(recipe["name"], [], self.me)
+            self.store.claim(recipe["name"], [], self.claimer)
             return present
         obtained = self.obtain(recipe)
         if obtained.digest != digest:
@@ -203,11 +222,11 @@ class Obtainer:
             if present is not None:
                 made_here = present.labels.get(RECIPE_LABEL)
                 if made_here is None or build is None:
-                    self.store.claim(name, self.claimants, self.me)
+                    self.store.claim(name, self.claimants, self.claimer)
                     return Obtained(present, identity(present))
                 base = self.obtain(build["base"])
                 if made_here == _build_digest(base.digest, build):
-                    self.store.claim(name, self.claimants, self.me)
+                    self.store.claim(name, self.claimants, self.claimer)
                     return Obtained(present, made_here)
                 tried.append(f"{name}: present but built from another recipe")
                 self._remove_stale(name)
@@ -217,7 +236,7 @@ class Obtainer:
                 refusal = self._pull_refusal(name)
                 if refusal is None:
                     image = self._pull(name)
-                    self.store.record(name, image.id, self.claimants, self.me)
+                    self.store.record(name, image.id, self.claimants, self.claimer)
                     return Obtained(image, identity(image))
                 tried.append(f"not pullable: {refusal}")
             else:
@@ -283,7 +302,7 @@ class Obtainer:
                     lines.append(text)
                     self.say(text)
         image = self.client.images.get(name)
-        self.store.record(name, image.id, self.claimants, self.me)
+        self.store.record(name, image.id, self.claimants, self.claimer)
         return Obtained(image, digest)
 
     def _derive(self, name: str, derive: dict[str, Any]) -> Obtained:
@@ -294,7 +313,7 @@ class Obtainer:
         with self.store.resolving(name):
             present = self._present(name)
             if present is not None and present.labels.get(RECIPE_LABEL) == digest:
-                self.store.claim(name, [], self.me)
+                self.store.claim(name, self.runs, self.claimer)
                 return Obtained(present, digest)
             if present is not None:
                 self._remove_stale(name)
@@ -316,7 +335,7 @@ class Obtainer:
                     with contextlib.suppress(docker.errors.APIError):
                         self.client.images.remove(intermediate)
             self.say(f"derived {name} from {derive['base']['name']}")
-            self.store.record(name, image_id, [], self.me)
+            self.store.record(name, image_id, self.runs, self.claimer)
             return Obtained(self.client.images.get(name), digest)
 
     def _commit_step(
@@ -348,7 +367,7 @@ class Obtainer:
                 raise run_stage.LegFailure(Failure(category, f"{' '.join(argv)} {what} in the image:\n{evidence}"))
             repository, tag = parse_repository_tag(name) if name else (None, None)
             # A commit keeps the container's labels: blank the ones that mark containers as a leg's.
-            image_labels = {LABEL_SUITE: "", LABEL_LEG: "", LABEL_ROLE: "", RECIPE_LABEL: digest}
+            image_labels = {LABEL_SUITE: "", LABEL_LEG: "", LABEL_RUN: "", LABEL_ROLE: "", RECIPE_LABEL: digest}
             committed = container.commit(repository=repository, tag=tag, conf={"Labels": image_labels})
         finally:
             with contextlib.suppress(docker.errors.NotFound):
