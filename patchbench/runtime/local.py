@@ -72,7 +72,10 @@ def build_worktree(tag: dict[str, Any], *, repo: Path, log: Path) -> Failure | N
             return failure
     if tag["setup_command"]:
         argv = shlex.split(tag["setup_command"])
-        finished = processes.run(argv, cwd=worktree, env=leg_env(worktree, {}), log=log, timeout_s=tag["setup_timeout_s"])
+        try:
+            finished = processes.run(argv, cwd=worktree, env=leg_env(worktree, {}), log=log, timeout_s=tag["setup_timeout_s"])
+        except processes.MissingProgram as exc:
+            return Failure(failures.MISSING_PROGRAM, f"the setup command {tag['setup_command']!r}: {exc}")
         if finished.timed_out or finished.returncode != 0:
             what = "timed out" if finished.timed_out else f"exited with {finished.returncode}"
             return Failure(failures.SETUP_FAILED, f"setup command {tag['setup_command']!r} {what}; see {log}")

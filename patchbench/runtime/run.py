@@ -12,6 +12,7 @@ sections; secrets are scrubbed from captured output; the verdict comes last.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shlex
@@ -19,7 +20,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 from patchbench import artifacts, failures
 
@@ -283,12 +284,23 @@ class ProcessExecutor:
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> Service:
         host_argv, host_env = self.command(argv, env)
-        proc = processes.start(host_argv, cwd=self.cwd, env=host_env, log=log)
+        with missing_program("server"):
+            proc = processes.start(host_argv, cwd=self.cwd, env=host_env, log=log)
         return ProcessService(proc, f"http://{self.bind_host}:{port}")
 
     def run(
         self, argv: list[str], env: dict[str, str], log: Path, timeout_s: float, beside: Service | None = None
     ) -> Ended:
         host_argv, host_env = self.command(argv, env)
-        finished = processes.run(host_argv, cwd=self.cwd, env=host_env, log=log, timeout_s=timeout_s)
+        with missing_program("benchmark"):
+            finished = processes.run(host_argv, cwd=self.cwd, env=host_env, log=log, timeout_s=timeout_s)
         return Ended(finished.returncode, finished.timed_out)
+
+
+@contextlib.contextmanager
+def missing_program(role: str) -> Iterator[None]:
+    """A program that cannot be started ends the leg as ``missing_program``, never as a crash of patchbench."""
+    try:
+        yield
+    except processes.MissingProgram as exc:
+        raise LegFailure(Failure(failures.MISSING_PROGRAM, f"the {role}: {exc}")) from None

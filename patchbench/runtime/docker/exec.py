@@ -32,7 +32,16 @@ from patchbench.failures import Failure
 from patchbench.runtime import containers
 from patchbench.runtime import run as run_stage
 from patchbench.runtime.docker.cleanup import collect, sweep
-from patchbench.runtime.docker.engine import LABEL_LEG, LABEL_ROLE, LABEL_SUITE, connect, container_config, launch, say_to
+from patchbench.runtime.docker.engine import (
+    LABEL_LEG,
+    LABEL_ROLE,
+    LABEL_SUITE,
+    connect,
+    container_config,
+    exec_failure,
+    launch,
+    say_to,
+)
 from patchbench.runtime.docker.obtain import Obtainer
 from patchbench.runtime.images import ImageStore
 from patchbench.runtime.runlog import RunLogWriter
@@ -90,7 +99,7 @@ class ContainerService:
         return code
 
     def cause(self) -> Failure | None:
-        return _oom(self.container, "server")
+        return _oom(self.container, "server") or _exec_failure(self.container, "server")
 
 class ContainerExecutor:
     """Each command a container of the leg's image, in the leg's source tree, with the leg's GPUs."""
@@ -139,7 +148,7 @@ class ContainerExecutor:
         _save_logs(container, log)
         if code is None:
             return run_stage.Ended(None, timed_out=True)
-        return run_stage.Ended(code, cause=_oom(container, "benchmark"))
+        return run_stage.Ended(code, cause=_oom(container, "benchmark") or _exec_failure(container, "benchmark"))
 
     def _launch(self, argv: list[str], env: dict[str, str], role: str, network_mode: str) -> Container:
         config = container_config(
@@ -168,6 +177,10 @@ def _oom(container: Container, role: str) -> Failure | None:
     limit = container.attrs["HostConfig"].get("Memory") or 0
     within = f"its memory limit of {limit // 2**20} MiB" if limit else "the host's memory"
     return Failure(failures.OOM, f"the {role} container was killed for exceeding {within} (OOMKilled, exit 137)")
+
+def _exec_failure(container: Container, role: str) -> Failure | None:
+    return exec_failure(_exit_code(container), container.logs(stdout=True, stderr=True, tail=5), role)
+
 
 def _save_logs(container: Container, log: Path) -> None:
     with open(log, "ab") as handle:
