@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from patchbench import failures
-from patchbench.spec.benchspec import BENCHMARK_TYPES
+from patchbench.spec.command import BENCHMARK_TYPES
 from patchbench.spec.command import BENCH_SUBCOMMAND
 from patchbench.results.direction import DEFAULT_PRIMARY
 from patchbench.reporting.legs import Leg, attempted, benchmark_type, first_line, number, ok, short, text

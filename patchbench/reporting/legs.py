@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from patchbench.spec.benchspec import BENCHMARK_TYPES
+from patchbench.spec.command import BENCHMARK_TYPES
 from patchbench.failures import MISSING_PATCH
 
 Leg = dict[str, Any]

@@ -16,8 +16,6 @@ from patchbench import failures
 from patchbench.spec.command import PYTHON, find_value, flag_name, flatten, option_value
 from patchbench.spec.normalize import Command
 
-BENCHMARK_TYPES = ("serving", "latency", "throughput")
-
 # Flags whose product is the number of GPUs a run needs.
 _PARALLEL_FLAGS = {
     "--tensor-parallel-size": "tp",

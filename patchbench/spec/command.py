@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+BENCHMARK_TYPES = ("serving", "latency", "throughput")
 PYTHON = re.compile(r"^python(?:3(?:\.\d+)?)?$")
 ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 SCRIPT = re.compile(r"(?:^|/)benchmark_(serving|latency|throughput)\.py$")

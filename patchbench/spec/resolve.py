@@ -15,7 +15,8 @@ from typing import Any
 
 from patchbench import artifacts, failures, gitops
 from patchbench.layout import SPEC
-from patchbench.spec.benchspec import BENCHMARK_TYPES, SpecError, build_spec
+from patchbench.spec.benchspec import SpecError, build_spec
+from patchbench.spec.command import BENCHMARK_TYPES
 from patchbench.spec.normalize import Command, TargetFacts, apply_tree_rules
 from patchbench.target import revisions as revisions_file
 
