@@ -114,7 +114,14 @@ def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out:
 
 @contextlib.contextmanager
 def _worktree_executor(
-    tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], repo: Path, scratch: Path
+    tag: dict[str, Any],
+    gpu_ids: list[str],
+    writer: RunLogWriter,
+    inputs: tuple[str, ...],  # host files: the leg's commands read them where they are
+    *,
+    params: dict[str, Any],
+    repo: Path,
+    scratch: Path,
 ) -> Iterator[run_stage.Executor]:
     failure = ensure_worktree(tag, repo=repo, log=scratch / "setup.log")
     if failure:

@@ -86,9 +86,10 @@ class Executor(Protocol):
         """Run to completion or deadline; ``beside`` is the server a client must reach."""
 
 
-# Given the image.tag, the leased GPU ids and the writer: a context that yields
-# the executor and cleans up after it (or raises LegFailure).
-OpenExecutor = Callable[[dict[str, Any], list[str], RunLogWriter], ContextManager[Executor]]
+# Given the image.tag, the leased GPU ids, the writer and the spec's inputs (host files
+# its commands read, which a container must see at the same path): a context that
+# yields the executor and cleans up after it (or raises LegFailure).
+OpenExecutor = Callable[[dict[str, Any], list[str], RunLogWriter, tuple[str, ...]], ContextManager[Executor]]
 
 
 def run_leg(params: dict[str, Any], *, spec: Path, image_tag: Path, out: Path, open_executor: OpenExecutor) -> None:
@@ -126,9 +127,10 @@ def _attempt(
     try:
         with gpus.lease(params["gpus"], devices, locks, holder=str(scratch)) as ids:
             writer.note("gpu ids", ",".join(ids))
-            with open_executor(tag, ids, writer) as executor:
+            spec = BenchSpec.from_dict(commit_spec["spec"])
+            with open_executor(tag, ids, writer, spec.inputs) as executor:
                 return benchmark(
-                    BenchSpec.from_dict(commit_spec["spec"]),
+                    spec,
                     executor,
                     timeouts=params["timeouts"],
                     health_paths=params["health_paths"],

@@ -78,6 +78,15 @@ def test_a_server_program_the_image_lacks_is_a_missing_program_at_once(suite, ba
     assert run.notes["evidence"] == "the server: cannot start 'vllm' in the image: No such file or directory"
 
 
+def test_the_specs_input_files_are_mounted_read_only_at_their_host_path(suite, baseline, tmp_path):
+    dataset = tmp_path / "sharegpt.json"
+    dataset.write_text('[{"conversations": []}]')
+    script = "import sys; print(open(sys.argv[1]).read()); open(sys.argv[1], 'a')"
+    run = suite.run(baseline, {"benchmark_type": "latency", "argv": ["python", "-c", script, str(dataset)], "inputs": [str(dataset)]})
+    assert '[{"conversations": []}]' in run.text  # read at the same path inside the container
+    assert "Read-only file system" in run.text and run.outcome == "benchmark_crash"
+
+
 def test_a_gpu_request_the_host_cannot_serve_fails_the_start_and_leaves_nothing(engine, suite, baseline):
     suite.overrides = {"container": {"request_gpus": True}}
     run = suite.run(baseline, {"benchmark_type": "latency", "argv": ["python", "-c", "print(1)"]})

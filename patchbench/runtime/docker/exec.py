@@ -26,6 +26,7 @@ import docker
 import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
+from docker.types import Mount
 
 from patchbench import failures
 from patchbench.failures import Failure
@@ -58,7 +59,13 @@ def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out:
 
 @contextlib.contextmanager
 def _container_executor(
-    tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], repo: Path
+    tag: dict[str, Any],
+    gpu_ids: list[str],
+    writer: RunLogWriter,
+    inputs: tuple[str, ...],
+    *,
+    params: dict[str, Any],
+    repo: Path,
 ) -> Iterator[run_stage.Executor]:
     labels = {LABEL_SUITE: params["suite"], LABEL_LEG: params["leg"]}
     client = connect()
@@ -75,7 +82,7 @@ def _container_executor(
         writer.note("image disk gb", facts["disk_gb"])
     token = containers.hf_token(params["container"])
     try:
-        yield ContainerExecutor(client, image.id, params=params, labels=labels, gpu_ids=gpu_ids, token=token)
+        yield ContainerExecutor(client, image.id, params=params, labels=labels, gpu_ids=gpu_ids, token=token, inputs=inputs)
     finally:
         sweep(connect(), labels)  # a fresh client: an interrupt may have broken the old one's connection
 
@@ -113,6 +120,7 @@ class ContainerExecutor:
         labels: dict[str, str],
         gpu_ids: list[str],
         token: str,
+        inputs: tuple[str, ...] = (),
     ) -> None:
         container, self._docker = params["container"], params["docker"]
         self.client, self.image_id, self.labels, self.gpu_ids = client, image_id, labels, gpu_ids
@@ -123,6 +131,8 @@ class ContainerExecutor:
         self.request_gpus = container["request_gpus"]
         self.source_dir, self.hf_cache = container["source_dir"], container["hf_cache"]
         self.env = containers.command_env(container, gpu_ids, isolated=self.request_gpus, token=token)
+        # Host files the commands read (a dataset), read-only at the same path inside.
+        self.mounts = [Mount(path, path, type="bind", read_only=True) for path in inputs]
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> run_stage.Service:
         container = self._launch(argv, env, "server", self.network)
@@ -163,6 +173,7 @@ class ContainerExecutor:
             shm_size=self._docker["shm_size"],
             mem_limit=self._docker["mem_limit"],
             hf_cache=self.hf_cache,
+            mounts=self.mounts,
         )
         return launch(self.client, config)
 
