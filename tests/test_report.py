@@ -145,6 +145,19 @@ def test_agent_patches_that_do_not_apply_are_recommended_about(tmp_path: Path):
     assert f"`trae-gpt5/{df.loc[crashed[0], 'commit'][:8]}` (error: patch failed: vllm/engine.py:10)" in text
 
 
+def test_commits_the_tree_rules_out_are_skipped_and_recommended_about(tmp_path: Path):
+    df = one_agent()
+    ruled_out = df["commit"] == df.loc[df["failure_category"] == "missing_image", "commit"].iloc[0]
+    evidence = "neither python benchmarks/benchmark_serving.py nor the server of this revision accepts: --input-len 1024"
+    df.loc[ruled_out, ["status", "failure_category", "failure_reason"]] = ["skipped", "unsupported_flag", evidence]
+    text = report.render(df, tmp_path)[0].read_text()
+    # The commit's baseline leg moves from failed (missing_image) to skipped: 14 - 1 failed, 2 + 1 skipped.
+    assert "| baseline | 96 | 96 | 100.0% | 80 | 83.3% | 13 | 13.5% | 3 | 3.1% |" in text
+    assert "### `unsupported_flag`: 3 leg(s) on 1 commit(s), skipped before running" in text
+    commit = df.loc[ruled_out, "commit"].iloc[0][:8]
+    assert f"**1 commit passes options its tree's benchmark and server do not accept**: `{commit}` ({evidence})" in text
+
+
 def test_labels_are_validated(tmp_path: Path):
     good = tmp_path / "labels.csv"
     pd.DataFrame({"commit": ["abc"], "agent": ["x"], "label": ["related_target"]}).to_csv(good, index=False)
