@@ -63,7 +63,7 @@ def lint_repo(records: list[CommitRecord], gpus: int, config: dict[str, Any], re
         assert known.parent is not None
         if known.parent not in trees:
             trees[known.parent] = read_tree(git_reader(repo, known.parent), suite.package)
-        checked = check(plan.record.commit, plan.command, trees[known.parent], suite, model=plan.model, gpus=plan.linted.gpus)
-        findings += checked.findings
+        tree = trees[known.parent]
+        findings += check(plan.record.commit, plan.command, tree, suite, model=plan.model, gpus=plan.linted.gpus).findings
     return findings
 

@@ -106,7 +106,9 @@ def skip_breakdown(groups: dict[str, list[Leg]], has_patch: Callable[[Leg], bool
     return _breakdown(groups, has_patch, skipped)
 
 
-def _breakdown(groups: dict[str, list[Leg]], has_patch: Callable[[Leg], bool], which: Callable[[Leg], bool]) -> list[dict[str, Any]]:
+def _breakdown(
+    groups: dict[str, list[Leg]], has_patch: Callable[[Leg], bool], which: Callable[[Leg], bool]
+) -> list[dict[str, Any]]:
     counts = {name: category_counts(legs, has_patch, which) for name, legs in groups.items()}
     totals = {name: sum(c.values()) for name, c in counts.items()}
     agents = [name for name in groups if name not in ("baseline", "human")]

@@ -104,7 +104,8 @@ def outcomes_by_type(ctx: dict[str, Any]) -> Figure:
         bad = [100.0 * row["failed_share"] for row in mine]
         ax.barh(kinds, good, color=OK_COLOR, label="success")
         ax.barh(kinds, bad, left=good, color=FAIL_COLOR, label="failure")
-        ax.barh(kinds, [100.0 - g - b for g, b in zip(good, bad)], left=[g + b for g, b in zip(good, bad)], color=SKIP_COLOR, label="skipped")
+        done = [g + b for g, b in zip(good, bad)]
+        ax.barh(kinds, [100.0 - d for d in done], left=done, color=SKIP_COLOR, label="skipped")
         for y, row in enumerate(mine):
             ax.text(101, y, f"{row['ok']}/{row['attempted']}", va="center", fontsize=8)
         ax.set_xlim(0, 112)

@@ -73,7 +73,8 @@ def build_worktree(tag: dict[str, Any], *, repo: Path, log: Path) -> Failure | N
     if tag["setup_command"]:
         argv = shlex.split(tag["setup_command"])
         try:
-            finished = processes.run(argv, cwd=worktree, env=leg_env(worktree, {}), log=log, timeout_s=tag["setup_timeout_s"])
+            env = leg_env(worktree, {})
+            finished = processes.run(argv, cwd=worktree, env=env, log=log, timeout_s=tag["setup_timeout_s"])
         except processes.MissingProgram as exc:
             return Failure(failures.MISSING_PROGRAM, f"the setup command {tag['setup_command']!r}: {exc}")
         if finished.timed_out or finished.returncode != 0:

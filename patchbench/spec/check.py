@@ -51,7 +51,8 @@ class SuiteSettings:
     def from_params(cls, params: dict[str, Any], *, base: Path, needs_file: bool) -> SuiteSettings:
         """From :func:`tree_params`; the ShareGPT file is looked up (downloaded) only when ``needs_file``."""
         dataset = datasets.choice(params["datasets"], base=base, needs_file=needs_file)
-        return cls(params["rules"], params["server_command"], tuple(params["server_flags"]), params["engine_package"], dataset)
+        flags = tuple(params["server_flags"])
+        return cls(params["rules"], params["server_command"], flags, params["engine_package"], dataset)
 
     @property
     def provides_datasets(self) -> bool:
@@ -159,7 +160,8 @@ def _route(command: Command, tree: TreeFacts, suite: SuiteSettings, add: Any) ->
         add(failures.MISSING_BENCHMARK_SCRIPT, f"the tree has no {suite.package} package: nothing of it can run")
     if program is None:
         if style == "script" and kind in tree.stubs:
-            add(failures.DEPRECATED_SCRIPT, f"{command.program[1]} is a stub that points to the CLI, and the tree has no `vllm bench`")
+            stub = f"{command.program[1]} is a stub that points to the CLI, and the tree has no `vllm bench`"
+            add(failures.DEPRECATED_SCRIPT, stub)
         else:
             add(failures.MISSING_BENCHMARK_SCRIPT, f"the tree has no {where}")
         return Route()
@@ -171,7 +173,11 @@ def _route(command: Command, tree: TreeFacts, suite: SuiteSettings, add: Any) ->
     else:
         route = route_standalone(command.items, program)
     if route.unsupported:
-        who = f"neither {where} nor the server of this revision accepts" if kind == "serving" else f"{where} of this revision does not accept"
+        who = (
+            f"neither {where} nor the server of this revision accepts"
+            if kind == "serving"
+            else f"{where} of this revision does not accept"
+        )
         add(failures.UNSUPPORTED_FLAG, f"{who}: {_words(route.unsupported)}")
     if route.undecided:
         route = _fall_back(route, kind == "serving", suite, "; ".join(dict.fromkeys(unknown)), add)
