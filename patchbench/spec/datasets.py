@@ -68,7 +68,7 @@ def provide(items: list[list[str]], client: OptionSet, choice: DatasetChoice) ->
     if usable(items, choice):
         return _respelt(items, client)
     rest = [item for item in items if flag_name(item[0]) not in PATH_FLAGS | {NAME}]
-    has_random = client.accepts(NAME) is True and client.accepts(RANDOM_LENGTHS[0]) is True
+    has_random = all(client.accepts(flag) is True for flag in (NAME, *RANDOM_LENGTHS))
     # Random-dataset options without a name: the author meant random (``vllm bench serve`` defaults to it).
     wants_random = any(flag_name(item[0]) in RANDOM_OPTIONS for item in items)
     if has_random and (wants_random or choice.sharegpt is None):
