@@ -32,9 +32,15 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from patchbench.plan.commits import read_commit_table
     from patchbench.plan.lint import ERROR, lint_table
 
-    rules = (config.load(args.configfile) if args.configfile else config.defaults())["normalization"]
+    suite = config.load(args.configfile) if args.configfile else config.defaults()
     records = read_commit_table(args.mapping)
-    findings = lint_table(records, args.gpus, rules)
+    if args.repo:
+        from patchbench.plan.repolint import default_cache, lint_repo, open_repo
+
+        repo = open_repo(args.repo, args.cache or default_cache(), [r.commit for r in records])
+        findings = lint_repo(records, args.gpus, suite, repo)
+    else:
+        findings = lint_table(records, args.gpus, suite["normalization"])
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2))
     else:
@@ -180,7 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", required=True, type=Path, help="commit table (ISO-Bench JSON, CSV or TSV)")
     p.add_argument("--gpus", type=int, default=1, help="GPUs on the host (default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON list of {commit, code, message, severity}")
-    p.add_argument("--configfile", type=Path, help="suite config whose normalization rules apply (default: built-in)")
+    p.add_argument(
+        "--configfile", type=Path, help="suite config whose rules and settings apply (default: the built-in defaults)"
+    )
+    p.add_argument(
+        "--repo",
+        help="the target repository (local path or git URL): also run the spec stage's checks against each parent's tree",
+    )
+    p.add_argument("--cache", type=Path, help="where a --repo URL is mirrored once (default: ~/.cache/patchbench/repos)")
 
     p = add("clone", cmd_clone, "Clone or refresh the suite's target repository (builtin:demo builds the demo engine).")
     p.add_argument("--repo", required=True, help="git URL or path, or builtin:demo")
@@ -253,11 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     from patchbench.plan.commits import CommitTableError
     from patchbench.results.summary import SummaryError
     from patchbench.sources.kinds import SourceError
+    from patchbench.gitops import GitError
+    from patchbench.spec.datasets import DatasetError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, CommitTableError, SourceError, FormatError, SummaryError) as exc:
+    except (ConfigError, CommitTableError, SourceError, FormatError, SummaryError, DatasetError, GitError) as exc:
         # Bad input, not a bug: one line that names the file, no traceback.
         print(f"patchbench {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -23,6 +23,8 @@ PATCH_SYNTAX_ERROR = "patch_syntax_error"
 NEEDS_REBUILD = "needs_rebuild"
 SETUP_FAILED = "setup_failed"
 MISSING_IMAGE = "missing_image"
+MISSING_BENCHMARK_SCRIPT = "missing_benchmark_script"
+UNSUPPORTED_FLAG = "unsupported_flag"
 
 # Decided from the run and its log.
 SERVER_START_TIMEOUT = "server_start_timeout"
@@ -37,6 +39,7 @@ REQUESTS_FAILED = "requests_failed"
 NO_METRICS = "no_metrics"
 CONTAINER_START_FAILED = "container_start_failed"
 GPU_UNAVAILABLE = "gpu_unavailable"
+MISSING_PROGRAM = "missing_program"
 
 CATEGORIES: dict[str, str] = {
     MISSING_PATCH: "the agent produced no (or an empty) patch for this commit",
@@ -52,6 +55,8 @@ CATEGORIES: dict[str, str] = {
     NEEDS_REBUILD: "the patch changes compiled sources and nothing would rebuild them",
     SETUP_FAILED: "the suite's setup command failed in the leg's worktree",
     MISSING_IMAGE: "the leg's container image is not on the host, not pullable and not buildable",
+    MISSING_BENCHMARK_SCRIPT: "the tree has no benchmark program for the command (or no engine package)",
+    UNSUPPORTED_FLAG: "an option of the command that neither the benchmark nor the server of that tree accepts",
     SERVER_START_TIMEOUT: "the server did not become healthy before the deadline",
     SERVER_CRASH: "the server died before or during the benchmark",
     BENCHMARK_CRASH: "the benchmark client raised an error",
@@ -64,6 +69,7 @@ CATEGORIES: dict[str, str] = {
     NO_METRICS: "the run finished but printed no recognisable result",
     CONTAINER_START_FAILED: "the container engine could not start the leg's container (GPU request, mounts)",
     GPU_UNAVAILABLE: "the GPUs the leg was given stayed held by another leg",
+    MISSING_PROGRAM: "a program the leg runs (benchmark, server, setup) does not exist where it runs",
 }
 
 # Failures a plain retry may cure (flaky hosts, transient resources); the rest

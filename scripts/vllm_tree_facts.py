@@ -114,7 +114,7 @@ def analyse(key: str, entry: dict[str, Any], tree: TreeFacts | None, exists: Any
     client = tree.program(kind, style)
     if client is None:
         stub = style == "script" and kind in tree.stubs
-        absent = "program absent" + ("" if tree.vllm else " (pre-vLLM tree: no vllm package)")
+        absent = "program absent" + ("" if tree.package else " (pre-vLLM tree: no vllm package)")
         return {**row, "verdict": "stub script" if stub else absent}
     items = split_options(rest)
     server = tree.server_options() if kind == "serving" else None

@@ -1,12 +1,18 @@
 import pytest
 
 from patchbench import failures
+from patchbench.failures import Failure
 from patchbench.plan.commits import CommitRecord
 from patchbench.plan.suite import plan_commit
 from patchbench.spec.benchspec import BenchSpec, SpecError, build_spec, render
+from patchbench.spec.check import SuiteSettings, check
+from patchbench.spec.datasets import DatasetChoice
+from patchbench.spec.normalize import Command
 
 SERVER = "python -m vllm.entrypoints.openai.api_server --model {model} --host {host} --port {port}"
 FLAGS = ("--tensor-parallel-size", "-tp", "--dtype", "--enable-prefix-caching")
+# No tree to read (a commit without a usable parent): the config's list routes a serving command.
+SUITE = SuiteSettings([], SERVER, FLAGS, "vllm", DatasetChoice(1024, 128))
 
 
 def spec(command, model=None, rules=()):
@@ -14,7 +20,10 @@ def spec(command, model=None, rules=()):
     plan = plan_commit(CommitRecord("c" * 40, "d" * 40, command, model), 8, list(rules))
     if plan.skip:
         raise SpecError(plan.skip.category, plan.skip.evidence)
-    return build_spec(plan.command, model=plan.model, server_command=SERVER, server_flags=FLAGS)
+    result = check(plan.record.commit, plan.command, None, SUITE, model=plan.model, gpus=plan.linted.gpus).result
+    if isinstance(result, Failure):
+        raise SpecError(result.category, result.evidence)
+    return result
 
 
 @pytest.mark.parametrize(
@@ -108,3 +117,14 @@ def test_render_fills_interpreter_host_and_port():
     assert argv[0] == "/venv/bin/python"
     assert argv[-4:] == ["--host", "127.0.0.1", "--port", "4321"]
     assert render(["vllm", "bench"], python="/p") == ["vllm", "bench"]
+
+
+def test_the_server_commands_own_flags_are_given_once():
+    # The tree sends --model to both sides; the server command already names the model.
+    command = Command({}, ["python", "benchmarks/benchmark_serving.py"], "serving", [["--model", "org/m"]])
+    s = build_spec(command, server_command=SERVER, server_items=[["--model", "org/m"], ["--dtype", "half"]])
+    assert s.server_argv == (
+        "python", "-m", "vllm.entrypoints.openai.api_server", "--model", "org/m",
+        "--host", "{host}", "--port", "{port}", "--dtype", "half",
+    )  # fmt: skip
+    assert s.argv[2:4] == ("--model", "org/m") and s.model == "org/m"

@@ -28,10 +28,19 @@ def test_lint_errors_become_skipped_legs():
     assert skipped["3127e975"] == "missing_perf_command"
     assert Counter(skipped.values()) == {
         "gpu_requirement": 7,
-        "local_path_in_command": 5,  # fa63e710, 4fb56914, 6d646d08, 8d75fe48, 9badee53
+        "local_path_in_command": 1,  # fa63e710's --model
         "unsupported_benchmark": 3,
         "missing_perf_command": 3,
         "placeholder_in_command": 1,
     }
-    # Repairs are not skips: NULL parents are resolved from the clone, misplaced scripts by a rule.
+    # Repairs are not skips: NULL parents are resolved from the clone, misplaced scripts by a rule,
+    # ShareGPT files from the authors' machines by the serving-dataset rule.
     assert "bfdb1ba5" not in skipped and "c45f3c3a" not in skipped and "ac45c44d" not in skipped
+    for commit in ("4fb56914", "6d646d08", "8d75fe48", "9badee53"):
+        assert commit not in skipped
+        finding = next(f for f in plan.commits[_full(plan, commit)].findings if f.code == "local_path_in_command")
+        assert finding.severity == "repairable" and "serving_dataset rule" in finding.message
+
+
+def _full(plan, short):
+    return next(commit for commit in plan.commits if commit.startswith(short))

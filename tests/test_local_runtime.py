@@ -68,3 +68,12 @@ def test_failing_setup_command_is_setup_failed(tmp_path, target):
     _, commits, bare = target
     tag = prepare(tmp_path, bare, "baseline", commits[1], commits[0], setup="false")
     assert tag["status"] == "failed" and tag["failure"]["category"] == "setup_failed"
+
+
+def test_a_setup_program_that_does_not_exist_is_a_missing_program(tmp_path, target):
+    _, commits, bare = target
+    tag = prepare(tmp_path, bare, "baseline", commits[1], commits[0], setup="no-such-installer --editable .")
+    assert tag["status"] == "failed" and tag["failure"]["category"] == "missing_program"
+    assert tag["failure"]["evidence"].startswith(
+        "the setup command 'no-such-installer --editable .': cannot start 'no-such-installer': No such file or directory"
+    )

@@ -5,17 +5,19 @@ import shlex
 import pytest
 import yaml
 
-from patchbench.spec.normalize import TargetFacts, apply_tree_rules, normalize
 from patchbench.config import SCHEMA
+from patchbench.spec.datasets import DatasetChoice
+from patchbench.spec.normalize import TreeContext, apply_tree_rules, normalize
+from patchbench.spec.tree import ParserFacts, TreeFacts
 
 RULES = yaml.safe_load(SCHEMA.read_text())["properties"]["normalization"]["default"]
 
 
-def run(command, facts=None):
+def run(command, tree=None):
     """The plan's step, then (given facts about a tree) the spec job's."""
     c = normalize(shlex.split(command), RULES)
-    if facts is not None:
-        c = apply_tree_rules(c, RULES, facts)
+    if tree is not None:
+        c = apply_tree_rules(c, RULES, TreeContext(tree, DatasetChoice(1024, 128)))
     return c, shlex.join(c.program + [t for i in c.items for t in i])
 
 
@@ -45,9 +47,12 @@ def test_throughput_gets_default_lengths_only_without_a_dataset():
     assert c.fired == []
 
 
-def test_removed_serving_dataset_flag_is_rewritten():
-    c, text = run("python benchmarks/benchmark_serving.py --model m --dataset ShareGPT.json")
-    assert text == "python benchmarks/benchmark_serving.py --model m --dataset-path ShareGPT.json --dataset-name sharegpt"
+def test_ngram_speculation_gets_the_lookup_size_it_cannot_run_without():
+    # vLLM 2024-10 (83450458's parent) raises "ngram_prompt_lookup_max=None must be > 0"; its docs use 4.
+    c, text = run("python benchmarks/benchmark_latency.py --model m --speculative-model '[ngram]' --num-speculative-tokens 5")
+    assert text.endswith("--num-speculative-tokens 5 --ngram-prompt-lookup-max 4") and c.fired == ["ngram-lookup-size"]
+    c, _ = run("python benchmarks/benchmark_latency.py --model m --speculative-model org/draft")
+    assert c.fired == []
 
 
 @pytest.mark.parametrize(
@@ -59,10 +64,10 @@ def test_script_outside_benchmarks_is_repaired(script):
 
 
 def test_cli_style_follows_the_target_tree():
-    old_tree = TargetFacts(scripts=frozenset({"benchmarks/benchmark_throughput.py"}), cli=frozenset())
+    old_tree = TreeFacts(package=True, scripts={"throughput": ParserFacts()})
     c, text = run("vllm bench throughput --model m --input-len 10 --output-len 5", old_tree)
     assert text.startswith("python benchmarks/benchmark_throughput.py --model m") and "target-cli" in c.fired
-    new_tree = TargetFacts(scripts=frozenset(), cli=frozenset({"latency"}))  # scripts are deprecation stubs
+    new_tree = TreeFacts(package=True, stubs=frozenset({"latency"}), bench={"latency": ParserFacts()})
     c, text = run("python benchmarks/benchmark_latency.py --model m", new_tree)
     assert text == "vllm bench latency --model m"
     c, _ = run("vllm bench serve --model m")  # no facts (no tree): left alone

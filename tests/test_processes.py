@@ -5,6 +5,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from patchbench.runtime import processes
 
 
@@ -82,3 +84,26 @@ def test_silent_server_times_out(tmp_path):
     finally:
         processes.stop(server, grace_s=1)
     assert not alive(server.pid)
+
+
+def test_a_program_that_cannot_be_started_is_named(tmp_path):
+    not_executable = tmp_path / "data.txt"
+    not_executable.write_text("no program\n")
+    cases = {
+        "no-such-program-anywhere": "cannot start 'no-such-program-anywhere': No such file or directory (looked for on PATH=/usr/bin)",
+        str(tmp_path / "absent"): f"cannot start '{tmp_path / 'absent'}': No such file or directory",
+    }
+    for program, message in cases.items():
+        try:
+            processes.run([program], cwd=tmp_path, env={"PATH": "/usr/bin"}, log=tmp_path / "out.log", timeout_s=5)
+        except processes.MissingProgram as exc:
+            assert str(exc) == message and exc.program == program
+        else:
+            raise AssertionError(f"{program} started")
+    with pytest.raises(processes.MissingProgram):  # not executable (root may still get ENOEXEC)
+        processes.start([str(not_executable)], cwd=tmp_path, env={}, log=tmp_path / "out.log")
+
+
+def test_a_missing_working_directory_is_not_blamed_on_the_program(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        processes.start([sys.executable, "-c", "pass"], cwd=tmp_path / "gone", env={}, log=tmp_path / "out.log")

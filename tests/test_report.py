@@ -52,7 +52,7 @@ def test_rendering_twice_gives_the_same_bytes(tmp_path: Path):
 def test_one_agent(tmp_path: Path):
     md, _ = report.render(one_agent(), tmp_path)
     text = md.read_text()
-    assert "| trae-gpt5 | 96 | 67 | 69.8% | 16 | 23.9% | 51 | 76.1% |" in text
+    assert "| trae-gpt5 | 96 | 67 | 69.8% | 16 | 23.9% | 49 | 73.1% | 2 | 3.0% |" in text
     assert "agent-b" not in text
 
 
@@ -60,7 +60,7 @@ def test_no_agents_at_all(tmp_path: Path):
     df = seed_summary()
     md, html = report.render(df[df["variant"] != "agent"].reset_index(drop=True), tmp_path)
     text = md.read_text()
-    assert "| baseline | 96 | 96 | 100.0% | 80 | 83.3% | 16 | 16.7% |" in text
+    assert "| baseline | 96 | 96 | 100.0% | 80 | 83.3% | 14 | 14.6% | 2 | 2.1% |" in text
     assert "No agent leg produced numbers." in text
     assert html.read_text().count("data:image/svg+xml;base64,") == 3
 
@@ -129,7 +129,7 @@ def test_unknown_failure_category_renders_with_an_empty_meaning(tmp_path: Path):
     df = one_agent()
     df.loc[df["failure_category"] == "no_metrics", "failure_category"] = "brand_new_category"
     text = report.render(df, tmp_path)[0].read_text()
-    assert "| `brand_new_category` | 0 (0.0%) | 0 (0.0%) | 15 (29.4%) |  |" in text
+    assert "| `brand_new_category` | 0 (0.0%) | 0 (0.0%) | 15 (30.6%) |  |" in text  # 15 of 49 failed
 
 
 def test_agent_patches_that_do_not_apply_are_recommended_about(tmp_path: Path):
@@ -143,6 +143,19 @@ def test_agent_patches_that_do_not_apply_are_recommended_about(tmp_path: Path):
     text = report.render(df, tmp_path)[0].read_text()
     assert "**3 agent patches do not apply**" in text
     assert f"`trae-gpt5/{df.loc[crashed[0], 'commit'][:8]}` (error: patch failed: vllm/engine.py:10)" in text
+
+
+def test_commits_the_tree_rules_out_are_skipped_and_recommended_about(tmp_path: Path):
+    df = one_agent()
+    ruled_out = df["commit"] == df.loc[df["failure_category"] == "missing_image", "commit"].iloc[0]
+    evidence = "neither python benchmarks/benchmark_serving.py nor the server of this revision accepts: --input-len 1024"
+    df.loc[ruled_out, ["status", "failure_category", "failure_reason"]] = ["skipped", "unsupported_flag", evidence]
+    text = report.render(df, tmp_path)[0].read_text()
+    # The commit's baseline leg moves from failed (missing_image) to skipped: 14 - 1 failed, 2 + 1 skipped.
+    assert "| baseline | 96 | 96 | 100.0% | 80 | 83.3% | 13 | 13.5% | 3 | 3.1% |" in text
+    assert "### `unsupported_flag`: 3 leg(s) on 1 commit(s), skipped before running" in text
+    commit = df.loc[ruled_out, "commit"].iloc[0][:8]
+    assert f"**1 commit passes options its tree's benchmark and server do not accept**: `{commit}` ({evidence})" in text
 
 
 def test_labels_are_validated(tmp_path: Path):

@@ -173,9 +173,11 @@ def seed_labels() -> pd.DataFrame:
 
 # ---------------------------------------------------------------- the seed's tables, rendered
 # Expected strings are the seed's arithmetic, written out by hand (see the layout above):
-#   trae-gpt5: 67/96 = 69.8% with a patch; 16/67 = 23.9% successful; 51/67 = 76.1% failed; 16/96 = 16.7%
-#   agent-b: 34/96 = 35.4%, 62/96 = 64.6%; agent-c: 30/96 = 31.2%, 66/96 = 68.8%
-#   failures of trae-gpt5: 20/51 = 39.2%, 15/51 = 29.4%, 8/51 = 15.7%, 6/51 = 11.8%, 2/51 = 3.9%
+#   trae-gpt5: 67/96 = 69.8% with a patch; 16/67 = 23.9% successful; 49/67 = 73.1% failed; 16/96 = 16.7%;
+#     2/67 = 3.0% skipped (the 8-GPU commits 14-15 are skipped, never failed)
+#   agent-b: 34/96 = 35.4%, 60/96 = 62.5% failed; agent-c: 30/96 = 31.2%, 64/96 = 66.7%; 2/96 = 2.1% skipped
+#   baseline and human: 80/96 = 83.3%, 14/96 = 14.6% failed (commits 0-13), 2/96 = 2.1% skipped
+#   failures of trae-gpt5: 20/49 = 40.8%, 15/49 = 30.6%, 8/49 = 16.3%, 6/49 = 12.2%
 
 
 @pytest.fixture(scope="module")
@@ -190,11 +192,12 @@ def rendered(tmp_path_factory):
 def test_key_results_match_the_seed(rendered):
     _, md, html = rendered
     assert "Commits in the suite: **96**" in md
-    assert "| trae-gpt5 | 96 | 67 | 69.8% | 16 | 23.9% | 51 | 76.1% |" in md
-    assert "| agent-b | 96 | 96 | 100.0% | 34 | 35.4% | 62 | 64.6% |" in md
-    assert "| agent-c | 96 | 96 | 100.0% | 30 | 31.2% | 66 | 68.8% |" in md
-    assert "| baseline | 96 | 96 | 100.0% | 80 | 83.3% | 16 | 16.7% |" in md
-    for text in ("23.9%", "76.1%", "35.4%", "31.2%", "39.2%", "69.8%"):
+    assert "| trae-gpt5 | 96 | 67 | 69.8% | 16 | 23.9% | 49 | 73.1% | 2 | 3.0% |" in md
+    assert "| agent-b | 96 | 96 | 100.0% | 34 | 35.4% | 60 | 62.5% | 2 | 2.1% |" in md
+    assert "| agent-c | 96 | 96 | 100.0% | 30 | 31.2% | 64 | 66.7% | 2 | 2.1% |" in md
+    assert "| baseline | 96 | 96 | 100.0% | 80 | 83.3% | 14 | 14.6% | 2 | 2.1% |" in md
+    assert "- **baseline**: 80 of 96 legs succeeded (83.3%), 14 failed (14.6%), 2 were skipped before running (2.1%)." in md
+    for text in ("23.9%", "73.1%", "35.4%", "31.2%", "40.8%", "69.8%"):
         assert text in html
 
 
@@ -209,29 +212,27 @@ def test_patch_coverage_lists_the_missing_commits(rendered):
 def test_results_by_benchmark_type(rendered):
     _, md, _ = rendered
     # trae-gpt5 attempted 28 serving, 21 latency, 18 throughput (commits 0-15 and 32-66 by i % 3, plus 16-31).
-    assert "| serving | trae-gpt5 | 28 | 10 | 35.7% |" in md
-    assert "| latency | trae-gpt5 | 21 | 5 | 23.8% |" in md
-    assert "| throughput | trae-gpt5 | 18 | 1 | 5.6% |" in md
+    # Skipped: commit 15 (serving) and 14 (throughput), the 8-GPU ones.
+    assert "| serving | trae-gpt5 | 28 | 10 | 35.7% | 17 | 1 |" in md
+    assert "| latency | trae-gpt5 | 21 | 5 | 23.8% | 16 | 0 |" in md
+    assert "| throughput | trae-gpt5 | 18 | 1 | 5.6% | 16 | 1 |" in md
 
 
 def test_failure_breakdown_counts_and_shares_largest_first(rendered):
     _, md, html = rendered
     section = md.split("## Failure breakdown")[1].split("## Root causes")[0]
-    rows = [line for line in section.splitlines() if line.startswith("| `")]
-    # Categories by the agents' failed legs: 20+46+0, 15+0+50, 8x3, 6x3, 2x3.
-    assert [row.split("`")[1] for row in rows] == [
-        "server_crash",
-        "no_metrics",
-        "missing_image",
-        "missing_parent_commit",
-        "gpu_requirement",
-    ]
-    assert rows[0].startswith("| `server_crash` | 0 (0.0%) | 0 (0.0%) | 46 (74.2%) | 0 (0.0%) | 20 (39.2%) |")
-    assert rows[4].startswith("| `gpu_requirement` | 2 (12.5%) | 2 (12.5%) | 2 (3.2%) | 2 (3.0%) | 2 (3.9%) |")
-    for cell in ("20 (39.2%)", "15 (29.4%)", "8 (15.7%)", "6 (11.8%)", "2 (3.9%)"):
-        assert f"| {cell} |" in section
+    failed, skipped = section.split("Legs skipped before running")
+    rows = [line for line in failed.splitlines() if line.startswith("| `")]
+    # Categories by the agents' failed legs: 20+46+0, 15+0+50, 8x3, 6x3; the 8-GPU legs are skipped, not failed.
+    assert [row.split("`")[1] for row in rows] == ["server_crash", "no_metrics", "missing_image", "missing_parent_commit"]
+    assert rows[0].startswith("| `server_crash` | 0 (0.0%) | 0 (0.0%) | 46 (76.7%) | 0 (0.0%) | 20 (40.8%) |")
+    for cell in ("20 (40.8%)", "15 (30.6%)", "8 (16.3%)", "6 (12.2%)"):
+        assert f"| {cell} |" in failed
         assert f'<td class="num">{cell}</td>' in html
-    assert "| **failed** | 16 | 16 | 62 | 66 | 51 | |" in section
+    assert "| **failed** | 14 | 14 | 60 | 64 | 49 | |" in failed
+    [row] = [line for line in skipped.splitlines() if line.startswith("| `")]
+    assert row.startswith("| `gpu_requirement` | 2 (100.0%) | 2 (100.0%) | 2 (100.0%) | 2 (100.0%) | 2 (100.0%) |")
+    assert "| **skipped** | 2 | 2 | 2 | 2 | 2 | |" in skipped
 
 
 def test_comparison_across_agents(rendered):

@@ -107,6 +107,17 @@ def test_all_legs_of_a_commit_run_the_identical_benchmark(demo_run):
             assert json.loads((leg / "metrics.json").read_text())["spec"] == shared, leg
 
 
+def test_the_serving_spec_is_routed_by_tinyllms_own_tree(demo_run):
+    # engine_package: tinyllm. The tree's server (EngineArgs included) takes --model, which its
+    # server command already gives: once, not twice.
+    records = [json.loads(path.read_text()) for path in (demo_run / DEMO.base / "legs").glob("*/spec.json")]
+    [record] = [r for r in records if r["spec"] and r["spec"]["benchmark_type"] == "serving"]
+    assert record["tree"]["package"] is True and record["tree"]["server"] is True
+    assert record["routing"] == {"server": [["--model", "tinyllm/tiny-1b"]], "undecided": []}
+    server = record["spec"]["server_argv"]
+    assert server[:3] == ["python", "-m", "tinyllm.entrypoints.openai.api_server"] and server.count("--model") == 1
+
+
 def test_provenance_names_the_patch_each_leg_ran(demo_run):
     ran = 0
     for metrics in (demo_run / DEMO.base / "legs").glob("*/*/metrics.json"):

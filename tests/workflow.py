@@ -11,12 +11,18 @@ from pathlib import Path
 from tests.conftest import REPO_ROOT
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "results", ".snakemake", "__pycache__", ".pytest_cache")
+_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", ".snakemake", "__pycache__", ".pytest_cache")
+
+
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    # Only the top-level results/ holds earlier runs; patchbench/results/ is code.
+    top = {"results"} if Path(folder) == REPO_ROOT else set()
+    return set(_IGNORE(folder, names)) | (top & set(names))
 
 
 def copy_project(dest: Path) -> Path:
     """The workflow as a fresh clone has it, without results of earlier runs."""
-    shutil.copytree(REPO_ROOT, dest, ignore=_IGNORE)
+    shutil.copytree(REPO_ROOT, dest, ignore=_ignore)
     return dest
 
 

@@ -6,7 +6,8 @@ of severity ``error`` turns the commit's legs into skipped legs with the code
 as their ``failure_category``.
 ``repairable`` findings are fixed by the workflow itself (a missing parent is
 resolved in the cloned repository, a misplaced script by the ``script_path``
-rule) and ``warning`` findings are reported but do not stop the run: the
+rule, a serving dataset file from the author's machine by the
+``serving_dataset`` rule) and ``warning`` findings are reported but do not stop the run: the
 command, not the table's ``model`` field, is what every variant runs.
 """
 
@@ -19,7 +20,8 @@ from typing import Any
 
 from patchbench import failures
 from patchbench.spec.benchspec import SpecError, gpus_needed
-from patchbench.spec.command import PYTHON, find_value, flag_name, flatten, option_value
+from patchbench.spec import datasets
+from patchbench.spec.command import LOCAL_PATH, PYTHON, find_value, flag_name, flatten, option_value
 from patchbench.plan.commits import CommitRecord
 from patchbench.spec.normalize import Command, normalize, script_location_ok
 
@@ -31,11 +33,8 @@ SCRIPT_PATH = "script_path"
 ERROR, REPAIRABLE, WARNING = "error", "repairable", "warning"
 
 _PLACEHOLDER = re.compile(r"^(?:[A-Z][A-Z0-9_]+|<[^>]+>|\{[^}]+\}|\$\{?[A-Za-z_]\w*\}?)$")
-_LOCAL_PATH = re.compile(r"^(?:/|~|\.\.?/)")
-_DATA_FILE = re.compile(r"\.(?:json|jsonl|txt|csv|parquet|arrow)$")
 # Values that look like paths but are URL paths on the server, not files.
 _URL_FLAGS = frozenset({"--endpoint", "--base-url", "--served-model-name"})
-_DATASET_FLAGS = frozenset({"--dataset", "--dataset-path"})
 # Commands run without a shell: these would reach the benchmark as arguments.
 _SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&", ">", ">>", "<", "2>", "2>&1", "&>"})
 _SHELL_EXPANSION = re.compile(r"\$\(|`")
@@ -93,9 +92,17 @@ def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) ->
     placeholders = [t for t in tokens if _PLACEHOLDER.match(t)]
     if placeholders:
         add(PLACEHOLDER_IN_COMMAND, f"placeholder value(s) never filled in: {', '.join(placeholders)}")
-    local = _local_paths(command.items)
+    local, dataset_files = _local_paths(command.items)
     if local:
         add(LOCAL_PATH_IN_COMMAND, f"path(s) that exist only on the author's machine: {', '.join(local)}")
+    if dataset_files:
+        repaired = command.kind == "serving" and any(r["action"] == "serving_dataset" for r in rules)
+        how = "replaced by the serving_dataset rule" if repaired else "the benchmark cannot load it"
+        add(
+            LOCAL_PATH_IN_COMMAND,
+            f"dataset file(s) that exist only on the author's machine: {', '.join(dataset_files)} ({how})",
+            REPAIRABLE if repaired else ERROR,
+        )
     try:
         needed = gpus_needed(command.items)
     except SpecError as exc:
@@ -122,18 +129,20 @@ def _check_shell(raw: list[str], add: Any) -> None:
         add(failures.BAD_ARGUMENTS, f"perf_command sets {', '.join(swapped)}, which changes what code runs")
 
 
-def _local_paths(items: list[list[str]]) -> list[str]:
+def _local_paths(items: list[list[str]]) -> tuple[list[str], list[str]]:
     """Option values naming files on the author's machine: absolute, home- or parent-relative
-    paths, and dataset files the target repository does not ship."""
-    found = []
+    paths; and, apart, dataset files (such paths, or data files the target repository does not ship)."""
+    local, dataset_files = [], []
     for item in items:
         value = option_value(item)
         flag = flag_name(item[0])
         if value is None or flag in _URL_FLAGS:
             continue
-        if _LOCAL_PATH.match(value) or (flag in _DATASET_FLAGS and _DATA_FILE.search(value)):
-            found.append(value)
-    return found
+        if flag in datasets.PATH_FLAGS and datasets.author_file(value):
+            dataset_files.append(value)
+        elif LOCAL_PATH.match(value):
+            local.append(value)
+    return local, dataset_files
 
 
 def _check_script(raw: list[str], command: Any, rules: list[dict[str, Any]], add: Any) -> None:

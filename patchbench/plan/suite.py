@@ -26,7 +26,8 @@ from patchbench.runtime import PlannedLeg
 from patchbench.plan.legs import Leg
 from patchbench.plan.lint import Finding, Linted, blocking, lint_record
 from patchbench.spec.command import find_value
-from patchbench.spec.normalize import TREE_ACTIONS, Command
+from patchbench.spec.check import tree_params
+from patchbench.spec.normalize import Command
 from patchbench.sources.choice import PatchChoice, collect
 from patchbench.sources.kinds import config_agents
 
@@ -164,17 +165,14 @@ class SuitePlan:
         return {"commit": record.commit, "parent": record.parent}
 
     def spec_params(self, commit: str) -> dict[str, Any]:
-        """The planned command and what the spec job checks it against; only the rules that need the tree."""
+        """The planned command and what the spec job checks it against (the tree checks' settings)."""
         plan = self.commits[commit]
-        serving = self.config["serving"]
         return {
             "commit": commit,
             "command": plan.command.as_dict() if plan.command else None,
             "gpus": plan.linted.gpus,
             "model": plan.model,
-            "server_command": serving["server_command"],
-            "server_flags": serving["server_flags"],
-            "tree_rules": [rule for rule in self.config["normalization"] if rule["action"] in TREE_ACTIONS],
+            "tree": tree_params(self.config),
         }
 
     def run_params(self, leg: Leg, round_number: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from patchbench import failures
-from patchbench.spec.benchspec import BENCHMARK_TYPES
+from patchbench.spec.command import BENCHMARK_TYPES
 from patchbench.spec.command import BENCH_SUBCOMMAND
 from patchbench import config
 from patchbench.reporting.legs import Leg, attempted, benchmark_type, first_line, number, ok, short, text
@@ -81,6 +81,25 @@ ADVICE: dict[str, Advice] = {
         "passes arguments the benchmark rejects",
         "pass arguments the benchmark rejects",
         "Fix the flags in the commit table or with a normalization rule.",
+    ),
+    failures.UNSUPPORTED_FLAG: Advice(
+        "commit",
+        "passes options its tree's benchmark and server do not accept",
+        "pass options their trees' benchmarks and servers do not accept",
+        "Drop or rename them with a normalization rule; `patchbench lint --repo` lists them before a run.",
+    ),
+    failures.MISSING_BENCHMARK_SCRIPT: Advice(
+        "commit",
+        "has no benchmark program in its tree",
+        "have no benchmark program in their trees",
+        "Point the command at a program the parent's tree has, or leave the commit out.",
+    ),
+    failures.MISSING_PROGRAM: Advice(
+        "commit",
+        "ran a program that does not exist where its legs run",
+        "ran programs that do not exist where their legs run",
+        "Install it there (`vllm bench` needs vLLM in the legs' environment or image), "
+        "or fix `python`, `setup_command` or `serving.server_command`.",
     ),
     failures.MISSING_PATCH: Advice(
         "patch",

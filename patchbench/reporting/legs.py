@@ -3,7 +3,10 @@
 A *group* is a column of the comparison: ``baseline``, ``human`` or one agent.
 A group's *attempted* legs are those that had something to run: every
 baseline and human leg, and the agent legs with a patch. An agent's missing
-patches are coverage, not failures, as in the ISO-Bench reports.
+patches are coverage, not failures, as in the ISO-Bench reports. An attempted
+leg succeeded, failed, or was skipped before anything ran (its commit's
+command cannot run: a lint or tree finding, too few GPUs); skipped is never
+counted as failed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from patchbench.spec.benchspec import BENCHMARK_TYPES
+from patchbench.spec.command import BENCHMARK_TYPES
 from patchbench.failures import MISSING_PATCH
 
 Leg = dict[str, Any]
@@ -71,6 +74,15 @@ def brief(value: Any, lines: int = 3, width: int = 240) -> str:
 
 def ok(leg: Leg) -> bool:
     return leg.get("status") == "ok"
+
+
+def skipped(leg: Leg) -> bool:
+    """Skipped before anything ran (a lint or tree finding, too few GPUs): never a failure."""
+    return leg.get("status") == "skipped"
+
+
+def failed(leg: Leg) -> bool:
+    return not ok(leg) and not skipped(leg)
 
 
 def benchmark_type(leg: Leg) -> str:

@@ -1,4 +1,4 @@
-"""What happened to the legs: successes, failures by category and type, coverage, root causes, repairs."""
+"""What happened to the legs: successes, failures and skips by category and type, coverage, root causes, repairs."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from patchbench.reporting.legs import (
     benchmark_type,
     category,
     brief,
+    failed,
     leg_id,
     ok,
     pct,
     share,
     short,
+    skipped,
     text,
 )
 
@@ -24,9 +26,11 @@ EVIDENCE_EXAMPLES = 3
 
 
 def group_row(name: str, legs: list[Leg], has_patch: Callable[[Leg], bool], types: list[str]) -> dict[str, Any]:
-    """One group's outcome: commits, patches, successful and failed legs, successes per type."""
+    """One group's outcome: commits, patches, successful, failed and skipped legs, successes per type."""
     tried = attempted(legs, has_patch)
     good = [leg for leg in tried if ok(leg)]
+    bad = sum(failed(leg) for leg in tried)
+    held = sum(skipped(leg) for leg in tried)
     commits = len({leg["commit"] for leg in legs})
     return {
         "name": name,
@@ -37,8 +41,10 @@ def group_row(name: str, legs: list[Leg], has_patch: Callable[[Leg], bool], type
         "ok_rate": pct(len(good), len(tried)),
         "ok_share": share(len(good), len(tried)),
         "ok_of_commits": pct(len(good), commits),
-        "failed": len(tried) - len(good),
-        "failed_rate": pct(len(tried) - len(good), len(tried)),
+        "failed": bad,
+        "failed_rate": pct(bad, len(tried)),
+        "skipped": held,
+        "skipped_rate": pct(held, len(tried)),
         "ok_by_type": [sum(benchmark_type(leg) == t for leg in good) for t in types],
     }
 
@@ -59,12 +65,13 @@ def coverage_row(agent: str, legs: list[Leg], has_patch: Callable[[Leg], bool]) 
 
 
 def by_type(groups: dict[str, list[Leg]], has_patch: Callable[[Leg], bool], types: list[str]) -> list[dict[str, Any]]:
-    """Attempted and successful legs per benchmark type and group."""
+    """Attempted, successful, failed and skipped legs per benchmark type and group."""
     rows = []
     for kind in types:
         for name, legs in groups.items():
             tried = [leg for leg in attempted(legs, has_patch) if benchmark_type(leg) == kind]
             good = sum(ok(leg) for leg in tried)
+            held = sum(skipped(leg) for leg in tried)
             rows.append(
                 {
                     "type": kind,
@@ -73,13 +80,16 @@ def by_type(groups: dict[str, list[Leg]], has_patch: Callable[[Leg], bool], type
                     "ok": good,
                     "rate": pct(good, len(tried)),
                     "ok_share": share(good, len(tried)),
+                    "failed": len(tried) - good - held,
+                    "failed_share": share(len(tried) - good - held, len(tried)),
+                    "skipped": held,
                 }
             )
     return rows
 
 
-def failure_counts(legs: list[Leg], has_patch: Callable[[Leg], bool]) -> Counter[str]:
-    return Counter(category(leg) for leg in attempted(legs, has_patch) if not ok(leg))
+def category_counts(legs: list[Leg], has_patch: Callable[[Leg], bool], which: Callable[[Leg], bool]) -> Counter[str]:
+    return Counter(category(leg) for leg in attempted(legs, has_patch) if which(leg))
 
 
 def failure_breakdown(groups: dict[str, list[Leg]], has_patch: Callable[[Leg], bool]) -> list[dict[str, Any]]:
@@ -88,7 +98,18 @@ def failure_breakdown(groups: dict[str, list[Leg]], has_patch: Callable[[Leg], b
     Agents come first in the ordering key: the report is about them, and the
     baseline and human columns show which failures were not the agent's doing.
     """
-    counts = {name: failure_counts(legs, has_patch) for name, legs in groups.items()}
+    return _breakdown(groups, has_patch, failed)
+
+
+def skip_breakdown(groups: dict[str, list[Leg]], has_patch: Callable[[Leg], bool]) -> list[dict[str, Any]]:
+    """The same for the legs skipped before anything ran: why their commits could not run."""
+    return _breakdown(groups, has_patch, skipped)
+
+
+def _breakdown(
+    groups: dict[str, list[Leg]], has_patch: Callable[[Leg], bool], which: Callable[[Leg], bool]
+) -> list[dict[str, Any]]:
+    counts = {name: category_counts(legs, has_patch, which) for name, legs in groups.items()}
     totals = {name: sum(c.values()) for name, c in counts.items()}
     agents = [name for name in groups if name not in ("baseline", "human")]
     names = set().union(*counts.values()) if counts else set()
@@ -110,22 +131,25 @@ def failure_breakdown(groups: dict[str, list[Leg]], has_patch: Callable[[Leg], b
 
 
 def root_causes(legs: list[Leg], has_patch: Callable[[Leg], bool]) -> list[dict[str, Any]]:
-    """Every failure category with how many legs and commits it hit and a few distinct pieces of evidence."""
-    failed: dict[str, list[Leg]] = {}
-    for leg in attempted(legs, has_patch):
-        if not ok(leg):
-            failed.setdefault(category(leg), []).append(leg)
+    """Every category of failed, then of skipped legs, with how many legs and commits it hit and a
+    few distinct pieces of evidence."""
     rows = []
-    for cat, members in sorted(failed.items(), key=lambda item: (-len(item[1]), item[0])):
-        rows.append(
-            {
-                "category": cat,
-                "meaning": CATEGORIES.get(cat, ""),
-                "legs": len(members),
-                "commits": len({leg["commit"] for leg in members}),
-                "examples": _examples(members),
-            }
-        )
+    for which in (failed, skipped):
+        found: dict[str, list[Leg]] = {}
+        for leg in attempted(legs, has_patch):
+            if which(leg):
+                found.setdefault(category(leg), []).append(leg)
+        for cat, members in sorted(found.items(), key=lambda item: (-len(item[1]), item[0])):
+            rows.append(
+                {
+                    "category": cat,
+                    "skipped": which is skipped,
+                    "meaning": CATEGORIES.get(cat, ""),
+                    "legs": len(members),
+                    "commits": len({leg["commit"] for leg in members}),
+                    "examples": _examples(members),
+                }
+            )
     return rows
 
 

@@ -20,7 +20,7 @@ OUTCOMES_BY_TYPE = "outcomes_by_type.svg"
 IMPROVEMENT = "improvement.svg"
 NAMES = (OUTCOMES, OUTCOMES_BY_TYPE, IMPROVEMENT)
 
-OK_COLOR, FAIL_COLOR = "#2e8b57", "#c0392b"
+OK_COLOR, FAIL_COLOR, SKIP_COLOR = "#2e8b57", "#c0392b", "#bdc3c7"
 HUMAN_COLOR = "#222222"
 PALETTE = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 FAILURE_PALETTE = ("#c0392b", "#e67e22", "#f1c40f", "#8e44ad", "#2980b9", "#7f8c8d", "#d35400", "#16a085")
@@ -52,7 +52,8 @@ def _empty(message: str) -> Figure:
 
 
 def _stack_segments(ctx: dict[str, Any]) -> list[tuple[str, str, list[int]]]:
-    """(label, color, count per group): successes, then the largest failure categories, then the rest."""
+    """(label, color, count per group): successes, the largest failure categories, the other failures,
+    then the legs skipped before running."""
     groups = ctx["groups"]
     rows = ctx["failures"]
     segments = [("success", OK_COLOR, [g["ok"] for g in groups])]
@@ -61,11 +62,13 @@ def _stack_segments(ctx: dict[str, Any]) -> list[tuple[str, str, list[int]]]:
     rest = [sum(row["cells"][i]["count"] for row in rows[MAX_CATEGORIES:]) for i in range(len(groups))]
     if any(rest):
         segments.append(("other failures", FAILURE_PALETTE[-1], rest))
+    if any(g["skipped"] for g in groups):
+        segments.append(("skipped before running", SKIP_COLOR, [g["skipped"] for g in groups]))
     return segments
 
 
 def outcomes(ctx: dict[str, Any]) -> Figure:
-    """Per group (baseline, human, agents): share of attempted legs that succeeded or failed, by category."""
+    """Per group (baseline, human, agents): share of attempted legs that succeeded, failed (by category) or were skipped."""
     groups = ctx["groups"]
     if not any(g["attempted"] for g in groups):
         return _empty("no legs were attempted")
@@ -87,7 +90,7 @@ def outcomes(ctx: dict[str, Any]) -> Figure:
 
 
 def outcomes_by_type(ctx: dict[str, Any]) -> Figure:
-    """For each group, per benchmark type, the share of attempted legs with and without numbers."""
+    """For each group, per benchmark type, the share of attempted legs that succeeded, failed or were skipped."""
     rows = [row for row in ctx["types"] if row["attempted"]]
     if not rows:
         return _empty("no legs were attempted")
@@ -98,15 +101,18 @@ def outcomes_by_type(ctx: dict[str, Any]) -> Figure:
         mine = [row for row in rows if row["group"] == name][::-1]
         kinds = [row["type"] for row in mine]
         good = [100.0 * row["ok_share"] for row in mine]
+        bad = [100.0 * row["failed_share"] for row in mine]
         ax.barh(kinds, good, color=OK_COLOR, label="success")
-        ax.barh(kinds, [100.0 - g for g in good], left=good, color=FAIL_COLOR, label="failure")
+        ax.barh(kinds, bad, left=good, color=FAIL_COLOR, label="failure")
+        done = [g + b for g, b in zip(good, bad)]
+        ax.barh(kinds, [100.0 - d for d in done], left=done, color=SKIP_COLOR, label="skipped")
         for y, row in enumerate(mine):
             ax.text(101, y, f"{row['ok']}/{row['attempted']}", va="center", fontsize=8)
         ax.set_xlim(0, 112)
         ax.set_ylabel(name, rotation=0, ha="right", va="center")
     fig.suptitle("Success and failure shares per benchmark type")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
     axes[-1].set_xlabel("share of attempted legs (%)")
     return fig
 

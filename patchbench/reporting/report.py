@@ -54,6 +54,7 @@ def context(
             "noise_floor": versus.noise_floor(rows),
         },
         "failures": outcomes.failure_breakdown(groups, has_patch),
+        "skips": outcomes.skip_breakdown(groups, has_patch),
         "root_causes": outcomes.root_causes(rows, has_patch),
         "repairs": outcomes.repairs(rows),
         "rules": outcomes.rules_fired(rows),

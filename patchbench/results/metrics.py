@@ -99,7 +99,9 @@ def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_log
     no image.tag and no run logs: it never reaches a GPU node or a cluster queue.
     """
     commit_spec = artifacts.read_artifact(spec, SPEC)
-    result: dict[str, Any] = {**params, "spec": commit_spec["spec"]}
+    # The plan's findings (the command-only lint), then the tree checks' from the spec job.
+    findings = params["findings"] + commit_spec.get("findings", [])
+    result: dict[str, Any] = {**params, "spec": commit_spec["spec"], "findings": findings}
     tag: dict[str, Any] = {}
     rounds: list[Round] = []
     failure: dict[str, str] | None

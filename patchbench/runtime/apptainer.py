@@ -56,13 +56,17 @@ def exec_argv(
     options: list[str],
     patch: Path | None = None,
     hf_cache: str = "",
+    inputs: tuple[str, ...] = (),
 ) -> list[str]:
-    """``apptainer exec`` of ``argv`` in ``source_dir`` of ``image`` (an agent's ``patch`` applied first)."""
+    """``apptainer exec`` of ``argv`` in ``source_dir`` of ``image`` (an agent's ``patch`` applied first;
+    ``inputs``, host files the command reads, bound read-only at the same path)."""
     command = [executable, "exec", "--cleanenv", "--pwd", source_dir]
     if nv:
         command.append("--nv")
     if hf_cache:
         command += ["--bind", f"{Path(hf_cache).expanduser().resolve()}:{containers.HF_CACHE_MOUNT}"]
+    for path in inputs:
+        command += ["--bind", f"{path}:{path}:ro"]
     if patch is not None:
         command += ["--writable-tmpfs", "--bind", f"{patch.resolve()}:{containers.PATCH_MOUNT}:ro"]
     command += [*options, image]
@@ -140,7 +144,13 @@ def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out:
 
 @contextlib.contextmanager
 def _apptainer_executor(
-    tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], scratch: Path
+    tag: dict[str, Any],
+    gpu_ids: list[str],
+    writer: RunLogWriter,
+    inputs: tuple[str, ...],
+    *,
+    params: dict[str, Any],
+    scratch: Path,
 ) -> Iterator[run_stage.Executor]:
     settings, container = params["apptainer"], params["container"]
     if shutil.which(settings["executable"]) is None:
@@ -158,6 +168,7 @@ def _apptainer_executor(
         options=settings["options"],
         patch=Path(tag["patch"]) if tag["apply_patch"] else None,
         hf_cache=container["hf_cache"],
+        inputs=inputs,
     )
     writer.note("image", f"{tag['image']} {tag['reference']}")
 

@@ -72,7 +72,11 @@ def build_worktree(tag: dict[str, Any], *, repo: Path, log: Path) -> Failure | N
             return failure
     if tag["setup_command"]:
         argv = shlex.split(tag["setup_command"])
-        finished = processes.run(argv, cwd=worktree, env=leg_env(worktree, {}), log=log, timeout_s=tag["setup_timeout_s"])
+        try:
+            env = leg_env(worktree, {})
+            finished = processes.run(argv, cwd=worktree, env=env, log=log, timeout_s=tag["setup_timeout_s"])
+        except processes.MissingProgram as exc:
+            return Failure(failures.MISSING_PROGRAM, f"the setup command {tag['setup_command']!r}: {exc}")
         if finished.timed_out or finished.returncode != 0:
             what = "timed out" if finished.timed_out else f"exited with {finished.returncode}"
             return Failure(failures.SETUP_FAILED, f"setup command {tag['setup_command']!r} {what}; see {log}")
@@ -111,7 +115,14 @@ def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out:
 
 @contextlib.contextmanager
 def _worktree_executor(
-    tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], repo: Path, scratch: Path
+    tag: dict[str, Any],
+    gpu_ids: list[str],
+    writer: RunLogWriter,
+    inputs: tuple[str, ...],  # host files: the leg's commands read them where they are
+    *,
+    params: dict[str, Any],
+    repo: Path,
+    scratch: Path,
 ) -> Iterator[run_stage.Executor]:
     failure = ensure_worktree(tag, repo=repo, log=scratch / "setup.log")
     if failure:

@@ -32,6 +32,14 @@ class Interrupted(BaseException):
     """patchbench itself was asked to stop; children must be stopped first."""
 
 
+class MissingProgram(Exception):
+    """The program a command names does not exist where it was to run: nothing was started."""
+
+    def __init__(self, program: str, reason: str) -> None:
+        super().__init__(f"cannot start {program!r}: {reason}")
+        self.program = program
+
+
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
     """Turn SIGTERM and SIGINT into :class:`Interrupted` for the duration of the block.
@@ -98,18 +106,36 @@ def free_port() -> int:
 
 
 def start(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start ``argv`` without a shell, stdout and stderr into ``log``."""
+    """Start ``argv`` without a shell, stdout and stderr into ``log``.
+
+    Raises :class:`MissingProgram` when ``argv[0]`` cannot be found or executed
+    (a ``vllm`` console script that is not installed, a mistyped setup command,
+    a file that is not executable).
+    """
     with open(log, "ab") as out:
-        return subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
+        try:
+            return subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            # exec's failures name the program; a missing working directory (our bug) or a
+            # resource limit is not the leg's program.
+            if exc.filename is None or Path(exc.filename) == Path(cwd):
+                raise
+            raise MissingProgram(argv[0], _missing_reason(argv[0], exc, env)) from None
+
+
+def _missing_reason(program: str, exc: OSError, env: dict[str, str]) -> str:
+    if "/" in program:
+        return f"{exc.strerror}"
+    return f"{exc.strerror} (looked for on PATH={env.get('PATH', '')})"
 
 
 def stop(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> int:

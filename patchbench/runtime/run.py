@@ -12,6 +12,7 @@ sections; secrets are scrubbed from captured output; the verdict comes last.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shlex
@@ -19,7 +20,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Protocol
 
 from patchbench import artifacts, failures
 
@@ -85,9 +86,10 @@ class Executor(Protocol):
         """Run to completion or deadline; ``beside`` is the server a client must reach."""
 
 
-# Given the image.tag, the leased GPU ids and the writer: a context that yields
-# the executor and cleans up after it (or raises LegFailure).
-OpenExecutor = Callable[[dict[str, Any], list[str], RunLogWriter], ContextManager[Executor]]
+# Given the image.tag, the leased GPU ids, the writer and the spec's inputs (host files
+# its commands read, which a container must see at the same path): a context that
+# yields the executor and cleans up after it (or raises LegFailure).
+OpenExecutor = Callable[[dict[str, Any], list[str], RunLogWriter, tuple[str, ...]], ContextManager[Executor]]
 
 
 def run_leg(params: dict[str, Any], *, spec: Path, image_tag: Path, out: Path, open_executor: OpenExecutor) -> None:
@@ -125,9 +127,10 @@ def _attempt(
     try:
         with gpus.lease(params["gpus"], devices, locks, holder=str(scratch)) as ids:
             writer.note("gpu ids", ",".join(ids))
-            with open_executor(tag, ids, writer) as executor:
+            spec = BenchSpec.from_dict(commit_spec["spec"])
+            with open_executor(tag, ids, writer, spec.inputs) as executor:
                 return benchmark(
-                    BenchSpec.from_dict(commit_spec["spec"]),
+                    spec,
                     executor,
                     passes=Passes(**params["passes"]),
                     timeouts=params["timeouts"],
@@ -322,12 +325,23 @@ class ProcessExecutor:
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> Service:
         host_argv, host_env = self.command(argv, env)
-        proc = processes.start(host_argv, cwd=self.cwd, env=host_env, log=log)
+        with missing_program("server"):
+            proc = processes.start(host_argv, cwd=self.cwd, env=host_env, log=log)
         return ProcessService(proc, f"http://{self.bind_host}:{port}")
 
     def run(
         self, argv: list[str], env: dict[str, str], log: Path, timeout_s: float, beside: Service | None = None
     ) -> Ended:
         host_argv, host_env = self.command(argv, env)
-        finished = processes.run(host_argv, cwd=self.cwd, env=host_env, log=log, timeout_s=timeout_s)
+        with missing_program("benchmark"):
+            finished = processes.run(host_argv, cwd=self.cwd, env=host_env, log=log, timeout_s=timeout_s)
         return Ended(finished.returncode, finished.timed_out)
+
+
+@contextlib.contextmanager
+def missing_program(role: str) -> Iterator[None]:
+    """A program that cannot be started ends the leg as ``missing_program``, never as a crash of patchbench."""
+    try:
+        yield
+    except processes.MissingProgram as exc:
+        raise LegFailure(Failure(failures.MISSING_PROGRAM, f"the {role}: {exc}")) from None

@@ -16,8 +16,6 @@ from patchbench import failures
 from patchbench.spec.command import PYTHON, find_value, flag_name, flatten, option_value
 from patchbench.spec.normalize import Command
 
-BENCHMARK_TYPES = ("serving", "latency", "throughput")
-
 # Flags whose product is the number of GPUs a run needs.
 _PARALLEL_FLAGS = {
     "--tensor-parallel-size": "tp",
@@ -45,7 +43,9 @@ class BenchSpec:
 
     ``argv`` is the benchmark (the client, for serving); ``server_argv`` the
     server to start first, with ``{host}`` and ``{port}`` left for the runtime
-    to fill. A leading ``python`` means "the leg's interpreter".
+    to fill. A leading ``python`` means "the leg's interpreter". ``inputs`` are
+    host files the benchmark reads from outside its tree (a dataset): container
+    runtimes mount them read-only at the same path.
     """
 
     benchmark_type: str
@@ -55,12 +55,12 @@ class BenchSpec:
     gpus: int = 1
     model: str | None = None
     rules_fired: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["argv"] = list(self.argv)
-        data["server_argv"] = list(self.server_argv)
-        data["rules_fired"] = list(self.rules_fired)
+        for key in ("argv", "server_argv", "rules_fired", "inputs"):
+            data[key] = list(data[key])
         return data
 
     @classmethod
@@ -73,6 +73,7 @@ class BenchSpec:
             gpus=int(data.get("gpus", 1)),
             model=data.get("model"),
             rules_fired=tuple(data.get("rules_fired") or ()),
+            inputs=tuple(data.get("inputs") or ()),
         )
 
 
@@ -97,34 +98,34 @@ def build_spec(
     *,
     model: str | None = None,
     server_command: str = "",
-    server_flags: tuple[str, ...] = (),
+    server_items: list[list[str]] | None = None,
+    inputs: tuple[str, ...] = (),
 ) -> BenchSpec:
-    """Turn a commit's normalized command into its one canonical benchmark.
+    """Turn a commit's finished command into its one canonical benchmark.
 
-    For serving, flags in ``server_flags`` (engine options such as
-    ``--tensor-parallel-size`` that ISO-Bench commands mix into the client
-    call) move to the server command; the client gets ``--host/--port`` of the
-    server the runtime starts.
+    ``command.items`` are the benchmark's own options (the client's, for
+    serving); ``server_items`` the options the tree routed to the server (see
+    :mod:`patchbench.spec.check`). The server command's own flags (``--model
+    {model}``) are given once; the client gets ``--host/--port`` of the server
+    the runtime starts.
     """
     if command.kind is None:
         raise SpecError(failures.UNSUPPORTED_BENCHMARK, f"not a benchmark the workflow can run: {shlex.join(command.program)!r}")
-    items = command.items
-    gpus = gpus_needed(items)
-    model = find_value(items, "--model") or model
+    items, server_items = command.items, server_items or []
+    gpus = gpus_needed(items + server_items)
+    model = find_value(items + server_items, "--model") or model
     fired = tuple(command.fired)
     if command.kind != "serving":
-        return BenchSpec(command.kind, tuple(command.program + flatten(items)), command.env, (), gpus, model, fired)
+        return BenchSpec(command.kind, tuple(command.program + flatten(items)), command.env, (), gpus, model, fired, inputs)
 
     if not server_command:
         raise SpecError(failures.UNSUPPORTED_BENCHMARK, "serving benchmark but no server command configured")
-    wanted = {flag_name(f) for f in server_flags}
-    server_items = [i for i in items if flag_name(i[0]) in wanted]
-    client_items = [
-        i for i in items if flag_name(i[0]) not in wanted and flag_name(i[0]) not in _CLIENT_ENDPOINT_FLAGS
-    ]
     server = shlex.split(server_command.replace("{model}", shlex.quote(model or "")))
+    own = {flag_name(token) for token in server if token.startswith("-")}
+    extra = [i for i in server_items if flag_name(i[0]) not in own]
+    client_items = [i for i in items if flag_name(i[0]) not in _CLIENT_ENDPOINT_FLAGS]
     client = command.program + flatten(client_items) + ["--host", "{host}", "--port", "{port}"]
-    return BenchSpec(command.kind, tuple(client), command.env, tuple(server + flatten(server_items)), gpus, model, fired)
+    return BenchSpec(command.kind, tuple(client), command.env, tuple(server + flatten(extra)), gpus, model, fired, inputs)
 
 
 def render(argv: tuple[str, ...] | list[str], *, python: str, host: str = "", port: int = 0) -> list[str]:

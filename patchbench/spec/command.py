@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 
+BENCHMARK_TYPES = ("serving", "latency", "throughput")
 PYTHON = re.compile(r"^python(?:3(?:\.\d+)?)?$")
 ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+# A value naming a file on its author's machine: absolute, home- or parent-relative.
+LOCAL_PATH = re.compile(r"^(?:/|~|\.\.?/)")
 SCRIPT = re.compile(r"(?:^|/)benchmark_(serving|latency|throughput)\.py$")
 VLLM_BENCH = {"serve": "serving", "latency": "latency", "throughput": "throughput"}
 BENCH_SUBCOMMAND = {kind: sub for sub, kind in VLLM_BENCH.items()}

@@ -18,6 +18,9 @@ Actions:
 ``rename``           rename options, keeping their values
 ``target_cli``       ``vllm bench X`` <-> ``python benchmarks/benchmark_X.py``, whichever the
                      target tree really has (a *tree rule*: see below)
+``serving_dataset``  a serving command without a usable dataset gets the suite's (ShareGPT file
+                     or random with fixed lengths), spelt as the tree's client accepts it
+                     (a tree rule; see :mod:`patchbench.spec.datasets`)
 
 Rules are applied once per commit, in two steps. :func:`normalize` applies
 every rule that needs only the command, when the suite is planned (lint and
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from patchbench.spec import datasets
 from patchbench.spec.command import (
     BENCH_SUBCOMMAND,
     ENV_ASSIGNMENT,
@@ -45,20 +49,14 @@ from patchbench.spec.command import (
     flag_name,
     split_options,
 )
+from patchbench.spec.datasets import DatasetChoice
+from patchbench.spec.tree import TreeFacts
 
 # Act on the raw words, before the benchmark type can be read from them.
 PRE_PARSE_ACTIONS = ("env_assignments", "script_path")
 # Need facts about the commit's tree: applied by the spec job, not when the suite is planned.
-TREE_ACTIONS = ("target_cli",)
+TREE_ACTIONS = ("target_cli", "serving_dataset")
 ACTIONS = PRE_PARSE_ACTIONS + ("canonical_flags", "set", "set_default", "drop", "rename") + TREE_ACTIONS
-
-
-@dataclass(frozen=True)
-class TargetFacts:
-    """What the target tree at the parent commit offers: runnable scripts and ``vllm bench`` types."""
-
-    scripts: frozenset[str] = frozenset()
-    cli: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -119,11 +117,19 @@ def normalize(tokens: list[str], rules: list[dict[str, Any]]) -> Command:
     return command
 
 
-def apply_tree_rules(command: Command, rules: list[dict[str, Any]], facts: TargetFacts) -> Command:
+@dataclass(frozen=True)
+class TreeContext:
+    """What the tree rules act on: the facts of the commit's tree and the suite's dataset."""
+
+    tree: TreeFacts
+    dataset: DatasetChoice
+
+
+def apply_tree_rules(command: Command, rules: list[dict[str, Any]], context: TreeContext) -> Command:
     """A copy of ``command`` with the rules that need facts about its tree applied, in order."""
     command = Command.from_dict(command.as_dict())
     for rule in rules:
-        if rule["action"] in TREE_ACTIONS and _holds(rule.get("when", {}), command) and _apply(rule, command, facts):
+        if rule["action"] in TREE_ACTIONS and _holds(rule.get("when", {}), command) and _apply(rule, command, context):
             command.fired.append(rule["name"])
     return command
 
@@ -142,7 +148,7 @@ def _holds(when: dict[str, Any], command: Command) -> bool:
     return all(find_value(command.items, flag_name(f)) == str(v) for f, v in when.get("option", {}).items())
 
 
-def _apply(rule: dict[str, Any], command: Command, facts: TargetFacts | None) -> bool:
+def _apply(rule: dict[str, Any], command: Command, context: TreeContext | None) -> bool:
     """Apply one rule's action; True when it changed the command."""
     action = rule["action"]
     before = (list(command.program), [list(i) for i in command.items])
@@ -167,17 +173,21 @@ def _apply(rule: dict[str, Any], command: Command, facts: TargetFacts | None) ->
             new = renames.get(flag_name(item[0]))
             if new:
                 item[0] = new + ("=" + item[0].split("=", 1)[1] if "=" in item[0] else "")
-    elif action == "target_cli" and facts is not None and command.kind:
-        _match_target_cli(command, facts)
+    elif action == "target_cli" and context is not None and command.kind:
+        _match_target_cli(command, context.tree)
+    elif action == "serving_dataset" and context is not None and command.kind == "serving":
+        client = context.tree.program(command.kind, command.style)
+        if client is not None:
+            command.items = datasets.provide(command.items, client, context.dataset)
     return before != (command.program, command.items)
 
 
-def _match_target_cli(command: Command, facts: TargetFacts) -> None:
-    script = f"benchmarks/benchmark_{command.kind}.py"
-    if command.style == "vllm-bench" and command.kind not in facts.cli and script in facts.scripts:
-        command.program = ["python", script]
-    elif command.style == "script" and script not in facts.scripts and command.kind in facts.cli:
-        command.program = ["vllm", "bench", BENCH_SUBCOMMAND[command.kind]]
+def _match_target_cli(command: Command, tree: TreeFacts) -> None:
+    kind = command.kind
+    if command.style == "vllm-bench" and kind not in tree.bench and kind in tree.scripts:
+        command.program = ["python", f"benchmarks/benchmark_{kind}.py"]
+    elif command.style == "script" and kind not in tree.scripts and kind in tree.bench:
+        command.program = ["vllm", "bench", BENCH_SUBCOMMAND[kind]]
 
 
 def script_location_ok(script: str) -> bool:

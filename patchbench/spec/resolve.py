@@ -1,11 +1,13 @@
 """The spec stage: a commit's planned command, finished against its tree, becomes ``spec.json``.
 
 The plan normalized the command once (the rules that need only the command);
-this job adds only what needs the commit's tree (the rules that ask which
-benchmark programs the parent's tree has) and writes the one spec every leg
-of the commit reads, which makes "all variants run the identical command"
-true by construction. It checks that the tree changed neither the benchmark
-type nor the GPU count the plan scheduled for: either would be an error.
+this job reads the parent's tree statically (:mod:`patchbench.spec.tree`) and
+hands both to the tree checks (:func:`patchbench.spec.check.check`, which
+``patchbench lint --repo`` runs too), and writes the one spec every leg of the
+commit reads, which makes "all variants run the identical command" true by
+construction; or the failure that skips the commit's legs before any of them
+holds a GPU. ``spec.json`` also records the findings, where the tree sent a
+serving command's options, and what the tree offered.
 """
 
 from __future__ import annotations
@@ -13,63 +15,41 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from patchbench import artifacts, failures, gitops
+from patchbench import artifacts, failures
+from patchbench.failures import Failure
 from patchbench.layout import SPEC
-from patchbench.spec.benchspec import BENCHMARK_TYPES, SpecError, build_spec
-from patchbench.spec.normalize import Command, TargetFacts, apply_tree_rules
+from patchbench.spec.check import SuiteSettings, check
+from patchbench.spec.normalize import Command
+from patchbench.spec.tree import TreeFacts, git_reader, read_tree
 from patchbench.target import revisions as revisions_file
-
-# A 2025+ vLLM script that only says "use the CLI" is not a runnable script.
-STUB_MARKER = b"This script has been moved to the vLLM CLI"
-DEFAULT_CLI_PATHS = {
-    "serving": "vllm/benchmarks/serve.py",
-    "latency": "vllm/benchmarks/latency.py",
-    "throughput": "vllm/benchmarks/throughput.py",
-}
-
-
-def target_facts(repo: Path, rev: str, cli_paths: dict[str, str]) -> TargetFacts:
-    """Which benchmark scripts and ``vllm bench`` types the tree at ``rev`` really has."""
-    scripts = set()
-    for kind in BENCHMARK_TYPES:
-        path = f"benchmarks/benchmark_{kind}.py"
-        try:
-            if STUB_MARKER not in gitops.git(["show", f"{rev}:{path}"], cwd=repo):
-                scripts.add(path)
-        except gitops.GitError:
-            pass
-    cli = {kind for kind, path in cli_paths.items() if gitops.path_exists(repo, rev, path)}
-    return TargetFacts(frozenset(scripts), frozenset(cli))
 
 
 def resolve_spec(params: dict[str, Any], *, repo: Path, revisions: Path) -> dict[str, Any]:
-    """``{"spec": …, "facts": …}``, or ``{"spec": None, "error": …}`` for the commit in ``params``."""
+    """``{"spec": …}``, or ``{"spec": None, "error": …}``, for the commit in ``params``, with the findings."""
     if params["command"] is None:  # the plan skips such a commit's legs; its spec says why
         return _error(failures.MISSING_PERF_COMMAND, "the plan found no runnable command for this commit")
     command = Command.from_dict(params["command"])
     known = revisions_file.read(revisions)
-    facts = None
+    tree = None
     if known.failure is None and known.parent:
-        facts = target_facts(repo, known.parent, _cli_paths(params["tree_rules"]))
-        command = apply_tree_rules(command, params["tree_rules"], facts)
-    try:
-        spec = build_spec(
-            command,
-            model=params["model"],
-            server_command=params["server_command"],
-            server_flags=tuple(params["server_flags"]),
-        )
-    except SpecError as exc:
-        return _error(exc.category, str(exc))
-    planned = (params["command"]["kind"], params["gpus"])
-    if (spec.benchmark_type, spec.gpus) != planned:
-        return _error(
-            failures.BAD_ARGUMENTS,
-            f"the tree changed what the plan scheduled: type {planned[0]} -> {spec.benchmark_type}, "
-            f"GPUs {planned[1]} -> {spec.gpus}",
-        )
-    facts_record = None if facts is None else {"scripts": sorted(facts.scripts), "cli": sorted(facts.cli)}
-    return {"spec": spec.as_dict(), "facts": facts_record}
+        tree = read_tree(git_reader(repo, known.parent), params["tree"]["engine_package"])
+    suite = SuiteSettings.from_params(params["tree"], base=Path.cwd(), needs_file=command.kind == "serving" and tree is not None)
+    checked = check(params["commit"], command, tree, suite, model=params["model"], gpus=params["gpus"])
+    record = {**checked.as_record(), "tree": None if tree is None else {"revision": known.parent, **summary(tree)}}
+    if isinstance(checked.result, Failure):
+        return {**_error(checked.result.category, checked.result.evidence), **record}
+    return {"spec": checked.result.as_dict(), **record}
+
+
+def summary(tree: TreeFacts) -> dict[str, Any]:
+    """What the tree offers, in a line: its programs, as spec.json records them."""
+    return {
+        "package": tree.package,
+        "scripts": sorted(tree.scripts),
+        "stubs": sorted(tree.stubs),
+        "bench": sorted(tree.bench),
+        "server": tree.server is not None,
+    }
 
 
 def write(params: dict[str, Any], *, repo: Path, revisions: Path, out: Path) -> None:
@@ -78,10 +58,3 @@ def write(params: dict[str, Any], *, repo: Path, revisions: Path, out: Path) -> 
 
 def _error(category: str, evidence: str) -> dict[str, Any]:
     return {"spec": None, "error": {"category": category, "evidence": evidence}}
-
-
-def _cli_paths(rules: list[dict[str, Any]]) -> dict[str, str]:
-    for rule in rules:
-        if rule["action"] == "target_cli":
-            return {**DEFAULT_CLI_PATHS, **rule.get("options", {})}
-    return DEFAULT_CLI_PATHS

@@ -27,19 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from patchbench import gitops
-from patchbench.spec.benchspec import BENCHMARK_TYPES
-from patchbench.spec.command import BENCH_SUBCOMMAND, is_flag
-from patchbench.spec.normalize import TargetFacts
+from patchbench.spec.command import BENCH_SUBCOMMAND, BENCHMARK_TYPES, is_flag
 
 Read = Callable[[str], "bytes | None"]
 
 # A 2025+ script that only says "use the CLI" is not a runnable script.
 STUB_MARKER = b"This script has been moved to the vLLM CLI"
-ENGINE_MODULE = "vllm.engine.arg_utils"
 ENGINE_CLASSES = ("EngineArgs", "AsyncEngineArgs")
-SERVER_MODULE = "vllm.entrypoints.openai.api_server"
-CLI_MAIN_MODULE = "vllm.entrypoints.cli.main"
-BENCH_MODULE = "vllm.entrypoints.cli.benchmark.{}"
+# Where vLLM keeps each program, inside the engine's package (``vllm``; a suite may name another).
+ENGINE_MODULE = "{package}.engine.arg_utils"
+SERVER_MODULE = "{package}.entrypoints.openai.api_server"
+CLI_MAIN_MODULE = "{package}.entrypoints.cli.main"
+BENCH_MODULE = "{package}.entrypoints.cli.benchmark.{subcommand}"
+DEFAULT_PACKAGE = "vllm"
 
 # Options both a serving client and the server accept that name the model being
 # served: the client needs them to address and tokenize for the server, the
@@ -123,17 +123,15 @@ class OptionSet:
 
 @dataclass(frozen=True)
 class TreeFacts:
-    """The benchmark programs of one revision and the options of each."""
+    """The benchmark programs of one revision and the options of each; ``package``: whether
+    the tree has the engine's package at all (2023 "cacheflow" trees have no ``vllm``)."""
 
-    vllm: bool
+    package: bool
     scripts: dict[str, ParserFacts] = field(default_factory=dict)
     stubs: frozenset[str] = frozenset()
     bench: dict[str, ParserFacts] = field(default_factory=dict)
     server: ParserFacts | None = None
     engine: dict[str, ParserFacts] = field(default_factory=dict)
-
-    def target_facts(self) -> TargetFacts:
-        return TargetFacts(frozenset(f"benchmarks/benchmark_{kind}.py" for kind in self.scripts), frozenset(self.bench))
 
     def options(self, parser: ParserFacts) -> OptionSet:
         """The parser's own options with the engine sets it includes."""
@@ -244,9 +242,10 @@ def dir_reader(root: str | Path) -> Read:
     return read
 
 
-def read_tree(read: Read) -> TreeFacts:
-    """Everything this module knows about one revision, from its files alone."""
-    tree = _Tree(read)
+def read_tree(read: Read, package: str = DEFAULT_PACKAGE) -> TreeFacts:
+    """Everything this module knows about one revision, from its files alone; ``package`` is the
+    engine's Python package (vLLM's programs under another name, as the demo's ``tinyllm``)."""
+    tree = _Tree(read, package)
     scripts, stubs = {}, set()
     for kind in BENCHMARK_TYPES:
         source = tree.source(f"benchmarks/benchmark_{kind}.py")
@@ -256,8 +255,9 @@ def read_tree(read: Read) -> TreeFacts:
             scripts[kind] = tree.run_module(f"benchmark_{kind}", ("benchmarks", ""))
     bench = {kind: facts for kind in BENCHMARK_TYPES if (facts := tree.bench(BENCH_SUBCOMMAND[kind])) is not None}
     engine = {name: facts for name in ENGINE_CLASSES if (facts := tree.engine(name)) is not None}
-    server = tree.run_module(SERVER_MODULE, ("",)) if tree.source(_module_path(SERVER_MODULE)) is not None else None
-    return TreeFacts(tree.source("vllm/__init__.py") is not None, scripts, frozenset(stubs), bench, server, engine)
+    server_module = SERVER_MODULE.format(package=package)
+    server = tree.run_module(server_module, ("",)) if tree.source(_module_path(server_module)) is not None else None
+    return TreeFacts(tree.source(f"{package}/__init__.py") is not None, scripts, frozenset(stubs), bench, server, engine)
 
 
 # ---------------------------------------------------------------- facts as JSON
@@ -282,7 +282,7 @@ def facts_to_json(facts: dict[str, TreeFacts]) -> dict[str, Any]:
 
     revisions = {
         rev: {
-            "vllm": tree.vllm,
+            "package": tree.package,
             "scripts": {kind: ref(p) for kind, p in sorted(tree.scripts.items())},
             "stubs": sorted(tree.stubs),
             "bench": {kind: ref(p) for kind, p in sorted(tree.bench.items())},
@@ -309,7 +309,7 @@ def facts_from_json(data: dict[str, Any]) -> dict[str, TreeFacts]:
 
     return {
         rev: TreeFacts(
-            vllm=record["vllm"],
+            package=record["package"],
             scripts={kind: parser(key) for kind, key in record["scripts"].items()},
             stubs=frozenset(record["stubs"]),
             bench={kind: parser(key) for kind, key in record["bench"].items()},
@@ -459,10 +459,12 @@ def _module_path(name: str) -> str:
 class _Tree:
     """One revision: its parsed modules (cached) and the readings of its programs."""
 
-    def __init__(self, read: Read) -> None:
+    def __init__(self, read: Read, package: str) -> None:
         self.sources: dict[str, bytes | None] = {}
         self.read = read
         self.loaded: dict[str, _Module | str | None] = {}
+        self.package = package
+        self.engine_module = ENGINE_MODULE.format(package=package)
 
     def source(self, path: str) -> bytes | None:
         if path not in self.sources:
@@ -507,7 +509,7 @@ class _Tree:
     def engine(self, name: str) -> ParserFacts | None:
         """What ``<name>.add_cli_args`` adds to a parser."""
         run = _Run(self)
-        module = run.module(ENGINE_MODULE, ("",))
+        module = run.module(self.engine_module, ("",))
         if module is None:
             return ParserFacts(unknown=tuple(run.reasons)) if run.reasons else None
         cls = module.scope.get(name)
@@ -518,7 +520,7 @@ class _Tree:
     def bench(self, subcommand: str) -> ParserFacts | None:
         """Options of ``vllm bench <subcommand>``: its subcommand class's ``add_cli_args``."""
         run = _Run(self)
-        module = run.module(BENCH_MODULE.format(subcommand), ("",))
+        module = run.module(BENCH_MODULE.format(package=self.package, subcommand=subcommand), ("",))
         if module is None:
             return ParserFacts(unknown=tuple(run.reasons)) if run.reasons else None
         cls = next((c for c in _classes(module) if _subcommand_name(c.node) == subcommand), None)
@@ -531,7 +533,7 @@ class _Tree:
     def _cli_root(self) -> ParserFacts:
         """The ``vllm`` command's own parser: its class decides how ``_`` in flags is read."""
         run = _Run(self)
-        module = run.module(CLI_MAIN_MODULE, ("",))
+        module = run.module(CLI_MAIN_MODULE.format(package=self.package), ("",))
         main = module.scope.get("main") if module is not None else None
         if not isinstance(main, ast.FunctionDef):
             return ParserFacts(unknown=(*run.reasons, "the vllm command's main() could not be read"))
@@ -750,7 +752,7 @@ class _Run:
             if func.node.name == "get_kwargs":
                 return self.config_kwargs(func, args)
             owner = func.owner
-            if owner is not None and owner.module.name == ENGINE_MODULE and owner.node.name in ENGINE_CLASSES:
+            if owner is not None and owner.module.name == self.tree.engine_module and owner.node.name in ENGINE_CLASSES:
                 parser = next((a for a in args if isinstance(a, _Parser)), None)
                 if parser is not None and func.node.name == "add_cli_args":
                     parser.includes.append(owner.node.name)

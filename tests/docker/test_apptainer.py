@@ -54,11 +54,12 @@ def test_exec_argv_for_a_leg_and_for_an_agent(tmp_path):
     patch = tmp_path / "patch.diff"
     agent = exec_argv(
         ["python3", "bench.py"], executable="apptainer", image="/sif/img.sif", source_dir="/opt/src",
-        nv=False, options=[], patch=patch, hf_cache=str(tmp_path),
+        nv=False, options=[], patch=patch, hf_cache=str(tmp_path), inputs=("/data/sharegpt.json",),
     )  # fmt: skip
     assert agent == [
         "apptainer", "exec", "--cleanenv", "--pwd", "/opt/src",
         "--bind", f"{tmp_path}:/root/.cache/huggingface",
+        "--bind", "/data/sharegpt.json:/data/sharegpt.json:ro",
         "--writable-tmpfs", "--bind", f"{patch}:{PATCH_MOUNT}:ro",
         "/sif/img.sif", "sh", "-c", APPLY_THEN_EXEC, PATCH_MOUNT, "python3", "bench.py",
     ]  # fmt: skip

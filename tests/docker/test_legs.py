@@ -12,8 +12,10 @@ import time
 
 import pytest
 
+from patchbench.runtime.docker.engine import LABEL_SUITE, container_config, launch
+from patchbench.runtime.run import LegFailure
 from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION
-from tests.docker.conftest import suite_containers
+from tests.docker.conftest import BASE_IMAGE, suite_containers
 
 SERVER = ["python", "-m", "http.server", "{port}", "--bind", "{host}"]  # answers /health from the tree's file
 CLIENT = ["python", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read())", "http://{host}:{port}/health"]
@@ -59,6 +61,30 @@ def test_a_container_killed_for_memory_is_oom(suite, baseline):
     run = suite.run(baseline, {"benchmark_type": "latency", "argv": ["python", "-c", "x = bytearray(512 << 20); print(len(x))"]})
     assert run.outcome == "oom", run.text
     assert "OOMKilled" in run.notes["evidence"] and "32 MiB" in run.notes["evidence"]
+
+
+def test_a_benchmark_program_the_image_lacks_is_a_missing_program(suite, baseline):
+    # tini (the containers' init) execs the command: exit 127 and its FATAL line, read back as the cause.
+    run = suite.run(baseline, {"benchmark_type": "throughput", "argv": ["vllm", "bench", "throughput", "--model", "m"]})
+    assert run.outcome == "missing_program", run.text
+    assert run.notes["evidence"] == "the benchmark: cannot start 'vllm' in the image: No such file or directory"
+
+
+def test_a_server_program_the_image_lacks_is_a_missing_program_at_once(suite, baseline):
+    began = time.monotonic()
+    run = suite.run(baseline, {"benchmark_type": "serving", "argv": CLIENT, "server_argv": ["vllm", "serve", "m"]})
+    assert time.monotonic() - began < 20
+    assert run.outcome == "missing_program" and run.notes["server readiness"].startswith("died")
+    assert run.notes["evidence"] == "the server: cannot start 'vllm' in the image: No such file or directory"
+
+
+def test_the_specs_input_files_are_mounted_read_only_at_their_host_path(suite, baseline, tmp_path):
+    dataset = tmp_path / "sharegpt.json"
+    dataset.write_text('[{"conversations": []}]')
+    script = "import sys; print(open(sys.argv[1]).read()); open(sys.argv[1], 'a')"
+    run = suite.run(baseline, {"benchmark_type": "latency", "argv": ["python", "-c", script, str(dataset)], "inputs": [str(dataset)]})
+    assert '[{"conversations": []}]' in run.text  # read at the same path inside the container
+    assert "Read-only file system" in run.text and run.outcome == "benchmark_crash"
 
 
 def test_a_gpu_request_the_host_cannot_serve_fails_the_start_and_leaves_nothing(engine, suite, baseline):
@@ -109,3 +135,16 @@ def test_sigterm_stops_the_leg_and_removes_its_containers(engine, suite, baselin
             proc.kill()
     assert suite_containers(engine, suite.name) == []
     assert not (suite.leg_dir(baseline) / "run.log").exists()  # an interrupted leg leaves no run.log to trust
+
+
+def test_without_an_init_process_the_engine_refuses_to_start_a_missing_program(engine, suite):
+    # Without tini, runc's own exec fails and the engine answers the start with a 400.
+    config = container_config(
+        BASE_IMAGE, ["no-such-program", "x"], env={}, labels={LABEL_SUITE: suite.name}, workdir="/", network_mode="none"
+    )
+    config["init"] = False
+    with pytest.raises(LegFailure) as raised:
+        launch(engine, config)
+    assert raised.value.failure.category == "missing_program"
+    assert 'exec: "no-such-program": executable file not found in $PATH' in raised.value.failure.evidence
+    assert suite_containers(engine, suite.name) == []

@@ -59,7 +59,7 @@ def test_no_script_in_the_range_is_a_stub() -> None:
 def test_pre_vllm_trees_have_no_benchmark_to_run(fixture_repo: FixtureRepo, key: str, side: str) -> None:
     # 2023-02..04 "cacheflow" trees: no vllm package; c45f3c3a adds benchmark/ (not benchmarks/).
     facts = read(fixture_repo, key, side)
-    assert (facts.vllm, facts.scripts, facts.bench, facts.server, facts.engine) == (False, {}, {}, None, {})
+    assert (facts.package, facts.scripts, facts.bench, facts.server, facts.engine) == (False, {}, {}, None, {})
 
 
 def serving_route(repo: FixtureRepo, key: str, command: str):
@@ -156,7 +156,7 @@ def test_enable_chunked_prefill_false_is_a_value_in_early_2025(fixture_repo: Fix
 
 def test_facts_that_could_not_be_read_are_not_synthesized() -> None:
     with pytest.raises(ValueError, match="cannot be synthesized"):
-        tree_files(TreeFacts(vllm=True, server=ParserFacts(unknown=("cli_args.py:3: why",))), "0" * 40)
+        tree_files(TreeFacts(package=True, server=ParserFacts(unknown=("cli_args.py:3: why",))), "0" * 40)
 
 
 def test_the_fixture_repository_is_small(fixture_repo: FixtureRepo) -> None:

@@ -112,7 +112,7 @@ def test_includes_resolve_through_the_engine_sets() -> None:
     engine = ParserFacts((Option(("--seed",)),))
     async_engine = ParserFacts((Option(("--disable-log-requests",), "0"),), includes=("EngineArgs",))
     facts = TreeFacts(
-        vllm=True,
+        package=True,
         scripts={"throughput": ParserFacts((Option(("--n",)),), includes=("AsyncEngineArgs",), underscores=True)},
         engine={"EngineArgs": engine, "AsyncEngineArgs": async_engine},
         server=ParserFacts((Option(("--port",)),), includes=("EngineArgs", "Unread")),
@@ -127,9 +127,9 @@ def test_facts_survive_json_with_each_option_and_parser_stored_once() -> None:
     shared = ParserFacts((Option(("--dataset",), "1", True), Option(("--tensor-parallel-size", "-tp"), "1")), underscores=True)
     other = ParserFacts((Option(("--dataset",), "1", True), Option(("--goodput",), "+")), unknown=("x.py:3: why",))
     facts = {
-        "a" * 40: TreeFacts(vllm=True, scripts={"serving": shared}, stubs=frozenset({"latency"}), server=other),
-        "b" * 40: TreeFacts(vllm=True, scripts={"serving": shared}, bench={"serving": other}),
-        "c" * 40: TreeFacts(vllm=False),
+        "a" * 40: TreeFacts(package=True, scripts={"serving": shared}, stubs=frozenset({"latency"}), server=other),
+        "b" * 40: TreeFacts(package=True, scripts={"serving": shared}, bench={"serving": other}),
+        "c" * 40: TreeFacts(package=False),
     }
     data = json.loads(json.dumps(facts_to_json(facts)))
     assert data["options"] == ["--dataset 1 required", "--goodput +", "--tensor-parallel-size,-tp 1"]
@@ -144,5 +144,5 @@ def test_a_checked_out_tree_reads_like_a_revision(tmp_path: Path) -> None:
         "import argparse\n\nparser = argparse.ArgumentParser()\nparser.add_argument('-n', type=int)\nparser.parse_args()\n"
     )
     facts = read_tree(dir_reader(tmp_path))
-    assert facts.vllm is False
+    assert facts.package is False
     assert facts.scripts["latency"].options == (Option(("-n",)),)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from patchbench.spec.normalize import TargetFacts
 from patchbench.spec.tree import ParserFacts
 from tests.spec.builders import FLEXIBLE_UTILS, flags, tree
 
@@ -591,7 +590,6 @@ def test_vllm_bench_subcommands_follow_their_classes_into_vllm_benchmarks() -> N
     assert facts.bench["serving"].underscores is True  # the `vllm` command's own parser decides
     assert flags(facts.bench["latency"].options) == {"--num-iters": "1"}
     assert facts.bench["latency"].includes == ("EngineArgs",)
-    assert facts.target_facts() == TargetFacts(frozenset(), frozenset({"serving", "latency"}))
 
 
 def test_a_stub_script_is_not_a_runnable_script() -> None:
@@ -599,12 +597,11 @@ def test_a_stub_script_is_not_a_runnable_script() -> None:
     assert facts.stubs == frozenset({"serving"})
     assert set(facts.scripts) == {"latency"}
     assert facts.program("serving", "script") is None
-    assert facts.target_facts().scripts == frozenset({"benchmarks/benchmark_latency.py"})
 
 
 def test_a_tree_before_vllm_has_nothing_to_run() -> None:
     facts = tree({"cacheflow/__init__.py": "", "setup.py": "from setuptools import setup\n"})
-    assert facts.vllm is False
+    assert facts.package is False
     assert (facts.scripts, facts.stubs, facts.bench, facts.server, facts.engine) == ({}, frozenset(), {}, None, {})
     assert facts.program("latency", "script") is None
     assert facts.server_options() is None

@@ -78,7 +78,7 @@ def tree_files(facts: TreeFacts, sha: str) -> dict[str, str]:
     if any(p.unknown for p in parsers):
         raise ValueError(f"{sha}: options that could not be read cannot be synthesized")
     files = {"README.md": f"Synthesized from tests/fixtures/vllm/tree-facts.json: stands for vLLM {sha}.\n"}
-    if facts.vllm:
+    if facts.package:
         files["vllm/__init__.py"] = '"""Synthesized fixture package."""\n'
     if any(p.underscores for p in parsers):
         files["vllm/utils.py"] = _FLEXIBLE_PARSER

@@ -6,6 +6,7 @@ Only Docker Engine API 1.41 calls are used (Debian 12's docker.io 20.10).
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence
 
@@ -27,6 +28,10 @@ CLIENT_TIMEOUT_S = 300
 
 LABEL_SUITE, LABEL_LEG, LABEL_ROLE = "patchbench.suite", "patchbench.leg", "patchbench.role"
 LABEL_RUN = "patchbench.run"  # ``<commit>/<leg>/<round>``: the run job a container belongs to
+
+# How Docker Engine 20.10 (runc) and docker-init (tini) say that a command's program is not in the image.
+EXEC_NOT_FOUND = re.compile(r'exec: "[^"]*": (?:executable file not found|no such file or directory)')
+TINI_EXEC_FAILED = re.compile(rb"\[FATAL tini \(\d+\)\] exec (.+?) failed: ([^\n]+)")
 
 Say = Callable[[str], None]
 
@@ -103,5 +108,23 @@ def launch(client: docker.DockerClient, config: dict[str, Any]) -> Container:
     except docker.errors.APIError as exc:
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
-        raise run_stage.LegFailure(Failure(failures.CONTAINER_START_FAILED, str(exc.explanation or exc))) from None
+        raise run_stage.LegFailure(start_failure(str(exc.explanation or exc))) from None
     return container
+
+
+def start_failure(explanation: str) -> Failure:
+    """Why the engine would not start a container. Without an init process, the runtime's own
+    exec of the command fails at start (``exec: "vllm": executable file not found in $PATH``)."""
+    if EXEC_NOT_FOUND.search(explanation):
+        return Failure(failures.MISSING_PROGRAM, explanation)
+    return Failure(failures.CONTAINER_START_FAILED, explanation)
+
+
+def exec_failure(exit_code: int, log_tail: bytes, role: str) -> Failure | None:
+    """A command the image lacks. With ``init`` (tini as PID 1, as patchbench starts every
+    container) the container starts and tini's exec fails: exit 127 and tini's FATAL line."""
+    match = TINI_EXEC_FAILED.search(log_tail) if exit_code == 127 else None
+    if match is None:
+        return None
+    program, reason = (group.decode("utf-8", "replace") for group in match.groups())
+    return Failure(failures.MISSING_PROGRAM, f"the {role}: cannot start {program!r} in the image: {reason}")

@@ -26,6 +26,7 @@ import docker
 import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
+from docker.types import Mount
 
 from patchbench import failures
 from patchbench.failures import Failure
@@ -39,6 +40,7 @@ from patchbench.runtime.docker.engine import (
     LABEL_SUITE,
     connect,
     container_config,
+    exec_failure,
     launch,
     say_to,
 )
@@ -58,7 +60,13 @@ def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out:
 
 @contextlib.contextmanager
 def _container_executor(
-    tag: dict[str, Any], gpu_ids: list[str], writer: RunLogWriter, *, params: dict[str, Any], repo: Path
+    tag: dict[str, Any],
+    gpu_ids: list[str],
+    writer: RunLogWriter,
+    inputs: tuple[str, ...],
+    *,
+    params: dict[str, Any],
+    repo: Path,
 ) -> Iterator[run_stage.Executor]:
     # The run job's own containers: another round of the same leg may be running beside it.
     labels = {LABEL_SUITE: params["suite"], LABEL_LEG: params["leg"], LABEL_RUN: params["run_id"]}
@@ -81,7 +89,7 @@ def _container_executor(
         writer.note("image disk gb", facts["disk_gb"])
     token = containers.hf_token(params["container"])
     try:
-        yield ContainerExecutor(client, image.id, params=params, labels=labels, gpu_ids=gpu_ids, token=token)
+        yield ContainerExecutor(client, image.id, params=params, labels=labels, gpu_ids=gpu_ids, token=token, inputs=inputs)
     finally:
         sweep(connect(), labels)  # a fresh client: an interrupt may have broken the old one's connection
 
@@ -105,7 +113,7 @@ class ContainerService:
         return code
 
     def cause(self) -> Failure | None:
-        return _oom(self.container, "server")
+        return _oom(self.container, "server") or _exec_failure(self.container, "server")
 
 class ContainerExecutor:
     """Each command a container of the leg's image, in the leg's source tree, with the leg's GPUs."""
@@ -119,6 +127,7 @@ class ContainerExecutor:
         labels: dict[str, str],
         gpu_ids: list[str],
         token: str,
+        inputs: tuple[str, ...] = (),
     ) -> None:
         container, self._docker = params["container"], params["docker"]
         self.client, self.image_id, self.labels, self.gpu_ids = client, image_id, labels, gpu_ids
@@ -129,6 +138,8 @@ class ContainerExecutor:
         self.request_gpus = container["request_gpus"]
         self.source_dir, self.hf_cache = container["source_dir"], container["hf_cache"]
         self.env = containers.command_env(container, gpu_ids, isolated=self.request_gpus, token=token)
+        # Host files the commands read (a dataset), read-only at the same path inside.
+        self.mounts = [Mount(path, path, type="bind", read_only=True) for path in inputs]
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> run_stage.Service:
         container = self._launch(argv, env, "server", self.network)
@@ -154,7 +165,7 @@ class ContainerExecutor:
         _save_logs(container, log)
         if code is None:
             return run_stage.Ended(None, timed_out=True)
-        return run_stage.Ended(code, cause=_oom(container, "benchmark"))
+        return run_stage.Ended(code, cause=_oom(container, "benchmark") or _exec_failure(container, "benchmark"))
 
     def _launch(self, argv: list[str], env: dict[str, str], role: str, network_mode: str) -> Container:
         config = container_config(
@@ -169,6 +180,7 @@ class ContainerExecutor:
             shm_size=self._docker["shm_size"],
             mem_limit=self._docker["mem_limit"],
             hf_cache=self.hf_cache,
+            mounts=self.mounts,
         )
         return launch(self.client, config)
 
@@ -183,6 +195,10 @@ def _oom(container: Container, role: str) -> Failure | None:
     limit = container.attrs["HostConfig"].get("Memory") or 0
     within = f"its memory limit of {limit // 2**20} MiB" if limit else "the host's memory"
     return Failure(failures.OOM, f"the {role} container was killed for exceeding {within} (OOMKilled, exit 137)")
+
+def _exec_failure(container: Container, role: str) -> Failure | None:
+    return exec_failure(_exit_code(container), container.logs(stdout=True, stderr=True, tail=5), role)
+
 
 def _save_logs(container: Container, log: Path) -> None:
     with open(log, "ab") as handle:
