@@ -1,0 +1,570 @@
+"""Confinement for the local runtime: a leg's commands in bubblewrap sandboxes.
+
+A patch's code runs whenever a leg imports the patched package (setup,
+server, client), so it must not reach what other legs use. Tool: bubblewrap
+(``bwrap``, Debian/Ubuntu package ``bubblewrap``), unprivileged user
+namespaces, no daemon and no root needed.
+
+One leg is one :class:`Pod`. The pod owns a private network namespace (only
+loopback) held by a tiny trusted helper. Every command of the leg runs in its
+own sandbox that *joins* the pod's network namespace, so a server and its
+client talk over 127.0.0.1, but each command has its own user, PID, IPC and
+mount namespaces: the server cannot see the client's processes (no
+``/proc/<pid>/fd/1``, no ptrace, no signals). bwrap has no option to join a
+network namespace, so the command's child process enters the pod's user and
+network namespaces (``setns``, before bwrap starts) and bwrap nests a fresh
+sandbox inside. The runner itself stays outside: it reaches the pod's ports
+with sockets the helper creates inside the pod and hands over (``connect``).
+
+Inside a sandbox the host file system is read-only; ``/tmp``, ``/var/tmp``,
+``/run``, ``/dev/shm`` and the user's home are empty private tmpfs (sockets
+in them, such as Docker's or D-Bus's, would otherwise stay connectable: a
+read-only mount does not stop ``connect``); only the confinement's paths are
+writable; ``/dev`` and ``/proc`` are fresh; nothing gains capabilities. When
+a command's first process exits its PID namespace dies with it (setsid'd
+daemons included); when the runner dies, however it dies, every sandbox and
+the pod go with it (parent-death signals down the chain).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import http.client
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Mapping, Sequence
+
+from patchbench.processes import Finished
+
+SANDBOX_UNAVAILABLE = "sandbox_unavailable"  # the failure category of an agent leg that cannot be confined
+NOBODY = 65534  # who root's commands run as inside (files of the runner appear as its own)
+HOLDER_START_S = 10.0
+PR_SET_PDEATHSIG = 1
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+NS_GET_USERNS = 0xB701  # ioctl: the user namespace that owns a namespace
+# Empty, private and writable in every sandbox, whatever the confinement says.
+ALWAYS_PRIVATE = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"))
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SandboxError(Exception):
+    """No usable sandbox here; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What one command may reach beyond the read-only host.
+
+    Every path is made absolute and resolved. Mounts are applied parent first
+    (fewer path components first), so a deeper path wins: a working copy
+    inside a hidden results folder stays reachable, a ``.git`` inside a
+    writable working copy can be hidden. Paths that do not exist are skipped
+    when hidden and refused otherwise.
+    """
+
+    writable: tuple[Path, ...] = ()  # read-write binds (the leg's working copy, an output folder)
+    readonly: tuple[Path, ...] = ()  # read-only again inside a hidden path (an interpreter under $HOME)
+    hidden: tuple[Path, ...] = ()  # replaced by an empty tmpfs (folder) or /dev/null (file)
+    devices: tuple[Path, ...] = ()  # device nodes usable inside (/dev/nvidia*); others do not exist there
+
+
+def nvidia_devices() -> tuple[Path, ...]:
+    """The host's NVIDIA device nodes (empty on a machine without them)."""
+    dev = Path("/dev")
+    nodes = sorted(dev.glob("nvidia*")) + sorted((dev / "nvidia-caps").glob("*"))
+    return tuple(node for node in nodes if node.exists() and not node.is_dir())
+
+
+def interpreter_paths(python: str) -> tuple[Path, ...]:
+    """Where ``python`` lives and imports from, to keep readable when its home is hidden.
+
+    A venv's ``python`` is a link into a base installation that may sit under
+    ``$HOME`` (pyenv, uv): the interpreter itself says where (``-I``: without
+    user site-packages or ``PYTHONPATH``).
+    """
+    code = "import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))"
+    out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
+    found = {Path(python).resolve().parent.parent, *(Path(entry).resolve() for entry in json.loads(out) if entry)}
+    found = {path for path in found if path.exists()}
+    return tuple(sorted(path for path in found if not any(parent in found for parent in path.parents)))
+
+
+def home_dirs() -> tuple[Path, ...]:
+    """The runner's home (``$HOME`` and the password database's): keys, tokens, user site-packages."""
+    homes = {Path(os.path.expanduser("~"))}
+    with contextlib.suppress(KeyError):
+        homes.add(Path(pwd.getpwuid(os.getuid()).pw_dir))
+    return tuple(sorted(home for home in homes if str(home) != "/"))
+
+
+def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A small explicit environment for a sandboxed command; nothing of the runner's leaks in.
+
+    ``HOME`` is the (hidden, empty, private) home path; ``USER`` spares tools a
+    password lookup of the inner uid. Secrets belong in ``extra`` of the one
+    command that needs them.
+    """
+    uid = _inner_uid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": str(home_dirs()[0]) if home_dirs() else "/tmp",
+        "USER": user,
+        "LOGNAME": user,
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "PYTHONNOUSERSITE": "1",
+    }
+    env.update(extra or {})
+    return env
+
+
+# ---------------------------------------------------------------- availability
+
+
+_bwrap_features: dict[str, frozenset[str]] = {}
+
+
+def probe(bwrap: str | None = None) -> str | None:
+    """None when a sandbox works here, else why not (one line).
+
+    It starts a real pod and a real command in it (tens of milliseconds): what
+    the kernel allows (user namespaces, AppArmor) is only known by trying.
+    """
+    exe = bwrap or shutil.which("bwrap")
+    if not exe:
+        return "bwrap is not installed (Debian/Ubuntu package: bubblewrap)"
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            log = Path(scratch) / "probe.log"
+            with Pod(bwrap=exe) as pod:
+                finished = pod.run(["true"], env=base_env(), log=log, timeout_s=HOLDER_START_S)
+            if finished.timed_out or finished.returncode != 0:
+                raise SandboxError(f"a sandboxed command failed: {_first_line(log.read_text(errors='replace'))}")
+    except (SandboxError, OSError) as exc:
+        return f"{exc}{userns_hint()}"
+    return None
+
+
+def userns_hint() -> str:
+    """What the kernel settings say about unprivileged user namespaces ("" when nothing is off)."""
+    hints = []
+    settings = {
+        "/proc/sys/kernel/unprivileged_userns_clone": ("0", "kernel.unprivileged_userns_clone=0"),
+        "/proc/sys/user/max_user_namespaces": ("0", "user.max_user_namespaces=0"),
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns": (
+            "1",
+            "kernel.apparmor_restrict_unprivileged_userns=1 (AppArmor lets only profiled programs create user namespaces)",
+        ),
+    }
+    for path, (off, words) in settings.items():
+        with contextlib.suppress(OSError):
+            if Path(path).read_text().strip() == off:
+                hints.append(words)
+    return f"; {'; '.join(hints)}" if hints else ""
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "no output"
+
+
+def _features(bwrap: str) -> frozenset[str]:
+    """The options this bwrap knows (``--disable-userns`` is 0.8.0+)."""
+    if bwrap not in _bwrap_features:
+        out = subprocess.run([bwrap, "--help"], capture_output=True, text=True).stdout
+        _bwrap_features[bwrap] = frozenset(word for word in out.split() if word.startswith("--"))
+    return _bwrap_features[bwrap]
+
+
+# ---------------------------------------------------------------- the pod
+
+
+# The pod's helper: for each byte the runner sends, a fresh TCP socket made
+# inside the pod's network namespace, passed back over the socket pair. A
+# socket keeps the namespace it was made in, so the runner connects to the
+# pod's loopback without entering it (which an unprivileged, multithreaded
+# process cannot do).
+_SOCKET_MAKER = """
+import socket, sys
+control = socket.socket(fileno=int(sys.argv[1]))
+while control.recv(1):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as made:
+        socket.send_fds(control, [b"s"], [made.fileno()])
+"""
+
+
+class Pod:
+    """One leg's sandboxes: a private loopback they share; nothing in it outlives the pod.
+
+    ``host_network=True`` gives the commands the host's network instead (a
+    setup that downloads); there is then no helper and ``connect`` is refused.
+    """
+
+    def __init__(self, *, host_network: bool = False, bwrap: str | None = None) -> None:
+        self.host_network = host_network
+        self.bwrap = bwrap or shutil.which("bwrap") or "bwrap"
+        self._holder: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._namespaces: list[tuple[int, int]] = []  # (fd, CLONE_NEW*) to enter, in order
+        self._started: list[Sandboxed] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Pod:
+        if not self.host_network:
+            self._start_holder()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start_holder(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        info_read, info_write = os.pipe()
+        # Root needs no user namespace (and with one, bwrap nests two: the network namespace would
+        # belong to an outer one that no process is in); an unprivileged runner cannot do without.
+        userns = () if os.getuid() == 0 else ("--unshare-user",)
+        argv = [
+            self.bwrap,
+            *userns,
+            *("--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"),
+            *("--cap-drop", "ALL"),
+            *("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--chdir", "/"),
+            *("--info-fd", str(info_write)),
+            "--",
+            *(sys.executable, "-I", "-S", "-c", _SOCKET_MAKER, str(theirs.fileno())),
+        ]
+        with tempfile.TemporaryFile() as errors:
+            try:
+                self._holder = subprocess.Popen(
+                    argv,
+                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                    cwd="/",
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    pass_fds=(info_write, theirs.fileno()),
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
+            except OSError as exc:
+                os.close(info_read)
+                raise SandboxError(f"cannot run {self.bwrap}: {exc.strerror}") from None
+            finally:
+                os.close(info_write)
+                theirs.close()
+            info = self._read_info(info_read, errors)
+        self._control = ours
+        net = os.open(f"/proc/{int(info['child-pid'])}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self._namespaces = [(net, CLONE_NEWNET)]
+        # The pid could have been reused between bwrap's report and our open: check it is the same namespace.
+        if os.fstat(net).st_ino != info.get("net-namespace", os.fstat(net).st_ino) or self._holder.poll() is not None:
+            self.close()
+            raise SandboxError("the pod's network namespace vanished while it started")
+        # Entering a network namespace takes CAP_SYS_ADMIN in the user namespace that owns it: root has
+        # it already; anyone else enters that user namespace first (theirs, so they may).
+        owner = fcntl.ioctl(net, NS_GET_USERNS)
+        if os.fstat(owner).st_ino == os.stat("/proc/self/ns/user").st_ino:
+            os.close(owner)
+        else:
+            self._namespaces.insert(0, (owner, CLONE_NEWUSER))
+        try:
+            self.connect_socket().close()  # the helper answers: the pod is ready
+        except OSError as exc:
+            self.close()
+            raise SandboxError(f"the pod's helper did not start: {exc}") from None
+
+    def _read_info(self, info_read: int, errors: IO[bytes]) -> dict[str, int]:
+        """bwrap's report of the sandbox it made, or why it made none."""
+        assert self._holder is not None
+        with os.fdopen(info_read, "rb") as reader:
+            data = reader.read()  # bwrap closes it once written (or on failure)
+        try:
+            return json.loads(data)
+        except ValueError:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._holder.wait(timeout=HOLDER_START_S)
+            self._kill_holder()
+            errors.seek(0)
+            raise SandboxError(
+                f"bwrap could not create the pod: {_first_line(errors.read().decode(errors='replace'))}"
+            ) from None
+
+    # -------------------------------------------------- commands
+
+    def start(
+        self, argv: Sequence[str], *, env: Mapping[str, str], log: Path, cwd: Path, confinement: Confinement
+    ) -> Sandboxed:
+        """Start ``argv`` in its own sandbox in this pod; stdout and stderr into ``log``.
+
+        ``env`` is the command's whole environment (see :func:`base_env`). It
+        travels as bwrap's own environment, never on a command line that
+        ``ps`` shows to other users.
+        """
+        if not self.host_network and self._control is None:
+            raise SandboxError("the pod is not running")
+        wrapped = [self.bwrap, *self.options(confinement, cwd=cwd), "--", *argv]
+        namespaces = list(self._namespaces)
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                wrapped,
+                env=dict(env),
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=lambda: _enter(namespaces),
+            )
+        started = Sandboxed(proc)
+        self._started.append(started)
+        return started
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        log: Path,
+        timeout_s: float,
+        cwd: Path = Path("/"),
+        confinement: Confinement = Confinement(),
+        grace_s: float = 2.0,
+    ) -> Finished:
+        """Run to completion or deadline; everything the command started is gone when this returns."""
+        began = time.monotonic()
+        command = self.start(argv, env=env, log=log, cwd=cwd, confinement=confinement)
+        try:
+            returncode = command.wait(timeout=timeout_s)
+            return Finished(returncode, False, time.monotonic() - began)
+        except subprocess.TimeoutExpired:
+            return Finished(None, True, time.monotonic() - began)
+        finally:
+            command.stop(grace_s)
+
+    def options(self, confinement: Confinement, *, cwd: Path) -> list[str]:
+        """bwrap's options for one command (public so that they can be read and tested)."""
+        uid, gid = _inner_uid(), _inner_gid()
+        options = [
+            *("--unshare-user", "--uid", str(uid), "--gid", str(gid)),
+            *("--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"),
+            # As root bwrap would otherwise keep every capability for the command.
+            *("--cap-drop", "ALL"),
+        ]
+        if "--disable-userns" in _features(self.bwrap):
+            options.append("--disable-userns")  # no nested user namespace to regain mount rights in
+        options += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"]
+        options += _mounts(confinement)
+        options += ["--chdir", str(cwd.resolve())]
+        return options
+
+    # -------------------------------------------------- the runner's way in
+
+    def connect(self, port: int, timeout_s: float = 2.0) -> socket.socket:
+        """A TCP connection from this process to ``127.0.0.1:port`` inside the pod."""
+        if self._control is None:
+            raise SandboxError("no private network: nothing to connect into")
+        made = self.connect_socket()
+        made.settimeout(timeout_s)
+        try:
+            made.connect(("127.0.0.1", port))
+        except OSError:
+            made.close()
+            raise
+        return made
+
+    def connect_socket(self) -> socket.socket:
+        """A fresh, unconnected TCP socket that belongs to the pod's network namespace."""
+        if self._control is None:
+            raise SandboxError("no private network: nothing to connect into")
+        with self._lock:
+            self._control.sendall(b"s")
+            _, fds, _, _ = socket.recv_fds(self._control, 1, 1)
+        if not fds:
+            raise ConnectionError("the pod's helper is gone")
+        return socket.socket(fileno=fds[0])
+
+    def http_status(self, port: int, path: str, timeout_s: float = 2.0) -> int | None:
+        """The HTTP status of ``GET path`` on the pod's port, None when nothing answers (health polls)."""
+        connection = _PodConnection(self, port, timeout_s)
+        try:
+            connection.request("GET", path)
+            return connection.getresponse().status
+        except (OSError, http.client.HTTPException):
+            return None
+        finally:
+            connection.close()
+
+    # -------------------------------------------------- the end
+
+    def close(self) -> None:
+        """Kill every command of the pod that is still running, then the pod itself."""
+        for command in self._started:
+            command.kill()
+        self._started.clear()
+        if self._control is not None:
+            self._control.close()  # the helper's loop ends
+            self._control = None
+        self._kill_holder()
+        for fd, _ in self._namespaces:
+            os.close(fd)
+        self._namespaces = []
+
+    def _kill_holder(self) -> None:
+        if self._holder is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._holder.pid, signal.SIGKILL)
+            self._holder.wait()
+            self._holder = None
+
+
+class _PodConnection(http.client.HTTPConnection):
+    def __init__(self, pod: Pod, port: int, timeout_s: float) -> None:
+        super().__init__("127.0.0.1", port, timeout=timeout_s)
+        self._pod = pod
+
+    def connect(self) -> None:
+        self.sock = self._pod.connect(self.port, self.timeout)
+
+
+@dataclass
+class Sandboxed:
+    """A command in its sandbox: ``proc`` is bwrap; its exit code is the command's (128+N for signal N)."""
+
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, grace_s: float) -> int:
+        """SIGTERM to the command's process group, then kill the sandbox.
+
+        bwrap forwards no signal (a SIGTERM kills bwrap, and the command at
+        once with it), so the command is signalled directly. Its group is the
+        one bwrap's init leads (``--new-session``); the init itself, PID 1 of
+        its namespace without a handler, ignores the SIGTERM.
+        """
+        if self.proc.poll() is None:
+            command = self.command_pid()
+            if command is not None:
+                group = _pgid(command)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    if group is not None and group != self.proc.pid:
+                        os.killpg(group, signal.SIGTERM)
+                    else:
+                        os.kill(command, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=grace_s)
+        return self.kill()
+
+    def kill(self) -> int:
+        """Kill bwrap: its init dies with it (--die-with-parent) and the PID namespace with that."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        return self.proc.wait()
+
+    def command_pid(self) -> int | None:
+        """The command's pid as this process sees it: bwrap → its init → the command."""
+        for init in _children(self.proc.pid):
+            for command in _children(init):
+                return command
+        return None
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+    found: list[int] = []
+    for task in tasks:
+        with contextlib.suppress(OSError, ValueError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _mounts(confinement: Confinement) -> list[str]:
+    """bwrap mount options, parents before children; a later kind wins on the same path."""
+    planned: list[tuple[int, int, list[str]]] = []
+    for rank, path in enumerate((*ALWAYS_PRIVATE, *home_dirs(), *confinement.hidden)):
+        if path.is_symlink() and path in ALWAYS_PRIVATE:
+            continue  # /var/run -> /run: masked through its target
+        real = path.resolve()
+        if real.is_dir():
+            planned.append((len(real.parts), 0, ["--tmpfs", str(real)]))
+        elif real.exists():
+            planned.append((len(real.parts), 0, ["--ro-bind", "/dev/null", str(real)]))
+    for kind, option, paths in (
+        (1, "--ro-bind", confinement.readonly),
+        (2, "--bind", confinement.writable),
+        (3, "--dev-bind", confinement.devices),
+    ):
+        for path in paths:
+            real = path.resolve()
+            if not real.exists():
+                raise FileNotFoundError(f"{option} {path}: no such file or directory")
+            planned.append((len(real.parts), kind, [option, str(real), str(real)]))
+    planned.sort(key=lambda item: (item[0], item[1]))
+    return [word for _, _, words in planned for word in words]
+
+
+def _inner_uid() -> int:
+    return os.getuid() or NOBODY
+
+
+def _inner_gid() -> int:
+    return os.getgid() or NOBODY
+
+
+def _setns(fd: int, nstype: int) -> None:
+    if _libc.setns(fd, nstype) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the runner dies, however it dies. Set last: entering a
+    user namespace changes credentials, which clears it."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _enter(namespaces: list[tuple[int, int]]) -> None:
+    """In the child, before bwrap starts: enter the pod's user namespace, then its network."""
+    for fd, nstype in namespaces:
+        _setns(fd, nstype)
+    _die_with_parent()
