@@ -36,22 +36,23 @@ import json
 import os
 import pwd
 import shutil
+import select
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from patchbench.processes import Finished
 
 SANDBOX_UNAVAILABLE = "sandbox_unavailable"  # the failure category of an agent leg that cannot be confined
 NOBODY = 65534  # who root's commands run as inside (files of the runner appear as its own)
 HOLDER_START_S = 10.0
+REAP_WAIT_S = 10.0  # for a killed sandbox's processes to be gone (they never ignore SIGKILL)
 PR_SET_PDEATHSIG = 1
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -59,7 +60,10 @@ NS_GET_USERNS = 0xB701  # ioctl: the user namespace that owns a namespace
 # Empty, private and writable in every sandbox, whatever the confinement says.
 ALWAYS_PRIVATE = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"))
 
+# Looked up once here: the child of a fork calls them before exec, where nothing should allocate.
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc_setns = _libc.setns
+_libc_prctl = _libc.prctl
 
 
 class SandboxError(Exception):
@@ -79,7 +83,7 @@ class Confinement:
 
     writable: tuple[Path, ...] = ()  # read-write binds (the leg's working copy, an output folder)
     readonly: tuple[Path, ...] = ()  # read-only again inside a hidden path (an interpreter under $HOME)
-    hidden: tuple[Path, ...] = ()  # replaced by an empty tmpfs (folder) or /dev/null (file)
+    hidden: tuple[Path, ...] = ()  # replaced by an empty private tmpfs (folder) or /dev/null (file)
     devices: tuple[Path, ...] = ()  # device nodes usable inside (/dev/nvidia*); others do not exist there
 
 
@@ -106,10 +110,10 @@ def interpreter_paths(python: str) -> tuple[Path, ...]:
 
 def home_dirs() -> tuple[Path, ...]:
     """The runner's home (``$HOME`` and the password database's): keys, tokens, user site-packages."""
-    homes = {Path(os.path.expanduser("~"))}
+    homes = [Path(os.path.expanduser("~"))]
     with contextlib.suppress(KeyError):
-        homes.add(Path(pwd.getpwuid(os.getuid()).pw_dir))
-    return tuple(sorted(home for home in homes if str(home) != "/"))
+        homes.append(Path(pwd.getpwuid(os.getuid()).pw_dir))
+    return tuple(dict.fromkeys(home for home in homes if home.is_absolute() and str(home) != "/"))
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -126,7 +130,7 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         user = str(uid)
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "HOME": str(home_dirs()[0]) if home_dirs() else "/tmp",
+        "HOME": str(next(iter(home_dirs()), "/tmp")),
         "USER": user,
         "LOGNAME": user,
         "LANG": "C.UTF-8",
@@ -152,15 +156,21 @@ def probe(bwrap: str | None = None) -> str | None:
     exe = bwrap or shutil.which("bwrap")
     if not exe:
         return "bwrap is not installed (Debian/Ubuntu package: bubblewrap)"
+    output, log = os.pipe()  # not a file: the probe must work where nothing is writable
     try:
-        with tempfile.TemporaryDirectory() as scratch:
-            log = Path(scratch) / "probe.log"
-            with Pod(bwrap=exe) as pod:
-                finished = pod.run(["true"], env=base_env(), log=log, timeout_s=HOLDER_START_S)
-            if finished.timed_out or finished.returncode != 0:
-                raise SandboxError(f"a sandboxed command failed: {_first_line(log.read_text(errors='replace'))}")
+        with Pod(bwrap=exe) as pod:
+            finished = pod.run(["true"], env=base_env(), log=log, timeout_s=HOLDER_START_S)
+        if finished.timed_out or finished.returncode != 0:
+            os.close(log)
+            with os.fdopen(output, "rb") as said:
+                output = -1
+                raise SandboxError(f"a sandboxed command failed: {_first_line(said.read().decode(errors='replace'))}")
     except (SandboxError, OSError) as exc:
         return f"{exc}{userns_hint()}"
+    finally:
+        for fd in (output, log):
+            with contextlib.suppress(OSError):
+                os.close(fd)
     return None
 
 
@@ -190,7 +200,7 @@ def _first_line(text: str) -> str:
 def _features(bwrap: str) -> frozenset[str]:
     """The options this bwrap knows (``--disable-userns`` is 0.8.0+)."""
     if bwrap not in _bwrap_features:
-        out = subprocess.run([bwrap, "--help"], capture_output=True, text=True).stdout
+        out = subprocess.run([bwrap, "--help"], check=False, capture_output=True, text=True).stdout
         _bwrap_features[bwrap] = frozenset(word for word in out.split() if word.startswith("--"))
     return _bwrap_features[bwrap]
 
@@ -252,26 +262,25 @@ class Pod:
             "--",
             *(sys.executable, "-I", "-S", "-c", _SOCKET_MAKER, str(theirs.fileno())),
         ]
-        with tempfile.TemporaryFile() as errors:
-            try:
-                self._holder = subprocess.Popen(
-                    argv,
-                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                    cwd="/",
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=errors,
-                    pass_fds=(info_write, theirs.fileno()),
-                    start_new_session=True,
-                    preexec_fn=_die_with_parent,
-                )
-            except OSError as exc:
-                os.close(info_read)
-                raise SandboxError(f"cannot run {self.bwrap}: {exc.strerror}") from None
-            finally:
-                os.close(info_write)
-                theirs.close()
-            info = self._read_info(info_read, errors)
+        try:
+            self._holder = subprocess.Popen(
+                argv,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,  # bwrap's reason when it fails; nothing is written otherwise
+                pass_fds=(info_write, theirs.fileno()),
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            os.close(info_read)
+            raise SandboxError(f"cannot run {self.bwrap}: {exc.strerror}") from None
+        finally:
+            os.close(info_write)
+            theirs.close()
+        info = self._read_info(info_read)
         self._control = ours
         net = os.open(f"/proc/{int(info['child-pid'])}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         self._namespaces = [(net, CLONE_NEWNET)]
@@ -292,9 +301,9 @@ class Pod:
             self.close()
             raise SandboxError(f"the pod's helper did not start: {exc}") from None
 
-    def _read_info(self, info_read: int, errors: IO[bytes]) -> dict[str, int]:
+    def _read_info(self, info_read: int) -> dict[str, int]:
         """bwrap's report of the sandbox it made, or why it made none."""
-        assert self._holder is not None
+        assert self._holder is not None and self._holder.stderr is not None
         with os.fdopen(info_read, "rb") as reader:
             data = reader.read()  # bwrap closes it once written (or on failure)
         try:
@@ -302,18 +311,16 @@ class Pod:
         except ValueError:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._holder.wait(timeout=HOLDER_START_S)
+            said = self._holder.stderr.read().decode(errors="replace") if self._holder.poll() is not None else ""
             self._kill_holder()
-            errors.seek(0)
-            raise SandboxError(
-                f"bwrap could not create the pod: {_first_line(errors.read().decode(errors='replace'))}"
-            ) from None
+            raise SandboxError(f"bwrap could not create the pod: {_first_line(said)}") from None
 
     # -------------------------------------------------- commands
 
     def start(
-        self, argv: Sequence[str], *, env: Mapping[str, str], log: Path, cwd: Path, confinement: Confinement
+        self, argv: Sequence[str], *, env: Mapping[str, str], log: Path | int, cwd: Path, confinement: Confinement
     ) -> Sandboxed:
-        """Start ``argv`` in its own sandbox in this pod; stdout and stderr into ``log``.
+        """Start ``argv`` in its own sandbox in this pod; stdout and stderr into ``log`` (a file, or a descriptor).
 
         ``env`` is the command's whole environment (see :func:`base_env`). It
         travels as bwrap's own environment, never on a command line that
@@ -323,7 +330,7 @@ class Pod:
             raise SandboxError("the pod is not running")
         wrapped = [self.bwrap, *self.options(confinement, cwd=cwd), "--", *argv]
         namespaces = list(self._namespaces)
-        with open(log, "ab") as out:
+        with open(log, "ab", closefd=not isinstance(log, int)) as out:
             proc = subprocess.Popen(
                 wrapped,
                 env=dict(env),
@@ -343,7 +350,7 @@ class Pod:
         argv: Sequence[str],
         *,
         env: Mapping[str, str],
-        log: Path,
+        log: Path | int,
         timeout_s: float,
         cwd: Path = Path("/"),
         confinement: Confinement = Confinement(),
@@ -430,9 +437,9 @@ class Pod:
 
     def _kill_holder(self) -> None:
         if self._holder is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._holder.pid, signal.SIGKILL)
-            self._holder.wait()
+            if self._holder.stderr is not None:
+                self._holder.stderr.close()
+            _kill_sandbox(self._holder)
             self._holder = None
 
 
@@ -484,9 +491,7 @@ class Sandboxed:
 
     def kill(self) -> int:
         """Kill bwrap: its init dies with it (--die-with-parent) and the PID namespace with that."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        return self.proc.wait()
+        return _kill_sandbox(self.proc)
 
     def command_pid(self) -> int | None:
         """The command's pid as this process sees it: bwrap → its init → the command."""
@@ -494,6 +499,25 @@ class Sandboxed:
             for command in _children(init):
                 return command
         return None
+
+
+def _kill_sandbox(bwrap: subprocess.Popen[bytes]) -> int:
+    """SIGKILL a bwrap and return once everything in its sandbox is dead, not merely dying.
+
+    The kernel kills a PID namespace asynchronously after its init dies; the
+    init's pidfd becomes readable only once every process in it is gone.
+    """
+    inits = []
+    for pid in _children(bwrap.pid):
+        with contextlib.suppress(OSError):
+            inits.append(os.pidfd_open(pid))
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(bwrap.pid, signal.SIGKILL)
+    code = bwrap.wait()
+    for fd in inits:
+        select.select([fd], [], [], REAP_WAIT_S)
+        os.close(fd)
+    return code
 
 
 def _pgid(pid: int) -> int | None:
@@ -528,7 +552,7 @@ def _mounts(confinement: Confinement) -> list[str]:
         if real.is_dir():
             planned.append((len(real.parts), 0, ["--tmpfs", str(real)]))
         elif real.exists():
-            planned.append((len(real.parts), 0, ["--ro-bind", "/dev/null", str(real)]))
+            planned.append((len(real.parts), 0, ["--dev-bind", "/dev/null", str(real)]))  # reads as empty
     for kind, option, paths in (
         (1, "--ro-bind", confinement.readonly),
         (2, "--bind", confinement.writable),
@@ -552,15 +576,16 @@ def _inner_gid() -> int:
 
 
 def _setns(fd: int, nstype: int) -> None:
-    if _libc.setns(fd, nstype) != 0:
+    if _libc_setns(fd, nstype) != 0:
         error = ctypes.get_errno()
         raise OSError(error, os.strerror(error))
 
 
 def _die_with_parent() -> None:
     """In the child: SIGKILL when the runner dies, however it dies. Set last: entering a
-    user namespace changes credentials, which clears it."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    user namespace changes credentials, which clears it. (Linux sends it when the *thread*
+    that started the child ends: start pods and commands from a thread that lives as long.)"""
+    _libc_prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _enter(namespaces: list[tuple[int, int]]) -> None:
