@@ -5,16 +5,18 @@ server, client), so it must not reach what other legs use. Tool: bubblewrap
 (``bwrap``, Debian/Ubuntu package ``bubblewrap``), unprivileged user
 namespaces, no daemon and no root needed.
 
-One leg is one :class:`Pod`. The pod owns a private network namespace (only
-loopback) held by a tiny trusted helper. Every command of the leg runs in its
-own sandbox that *joins* the pod's network namespace, so a server and its
-client talk over 127.0.0.1, but each command has its own user, PID, IPC and
-mount namespaces: the server cannot see the client's processes (no
-``/proc/<pid>/fd/1``, no ptrace, no signals). bwrap has no option to join a
-network namespace, so the command's child process enters the pod's user and
-network namespaces (``setns``, before bwrap starts) and bwrap nests a fresh
-sandbox inside. The runner itself stays outside: it reaches the pod's ports
-with sockets the helper creates inside the pod and hands over (``connect``).
+One leg is one :class:`Pod`: a tiny trusted helper in a bwrap sandbox of its
+own holds the pod's network namespace (only loopback) and PID namespace.
+Every command of the leg runs in its own sandbox that *joins* the pod's
+network namespace, so a server and its client talk over 127.0.0.1, but each
+command has its own user, PID, IPC and mount namespaces: the server cannot
+see the client's processes (no ``/proc/<pid>/fd/1``, no ptrace, no signals).
+bwrap has no option to join a network namespace, so the command's child
+process enters the pod's namespaces (``setns``, before bwrap starts) and
+bwrap nests a fresh sandbox inside; the command's PID namespace is a child of
+the pod's, so killing the helper kills everything in the pod, however far a
+command got. The runner itself stays outside: it reaches the pod's ports with
+sockets the helper creates inside the pod and hands over (``connect``).
 
 Inside a sandbox the host file system is read-only; ``/tmp``, ``/var/tmp``,
 ``/run``, ``/dev/shm`` and the user's home are empty private tmpfs (sockets
@@ -22,8 +24,9 @@ in them, such as Docker's or D-Bus's, would otherwise stay connectable: a
 read-only mount does not stop ``connect``); only the confinement's paths are
 writable; ``/dev`` and ``/proc`` are fresh; nothing gains capabilities. When
 a command's first process exits its PID namespace dies with it (setsid'd
-daemons included); when the runner dies, however it dies, every sandbox and
-the pod go with it (parent-death signals down the chain).
+daemons included); when the runner dies, however it dies, the helper sees
+its socket close and exits, and the pod's PID namespace with every sandbox
+in it dies with the helper.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ REAP_WAIT_S = 10.0  # for a killed sandbox's processes to be gone (they never ig
 PR_SET_PDEATHSIG = 1
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
 NS_GET_USERNS = 0xB701  # ioctl: the user namespace that owns a namespace
 # Empty, private and writable in every sandbox, whatever the confinement says.
 ALWAYS_PRIVATE = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"))
@@ -64,6 +68,7 @@ ALWAYS_PRIVATE = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run")
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc_setns = _libc.setns
 _libc_prctl = _libc.prctl
+SETSID = shutil.which("setsid") or "/usr/bin/setsid"  # util-linux, in every Debian and Ubuntu
 
 
 class SandboxError(Exception):
@@ -226,7 +231,7 @@ class Pod:
     """One leg's sandboxes: a private loopback they share; nothing in it outlives the pod.
 
     ``host_network=True`` gives the commands the host's network instead (a
-    setup that downloads); there is then no helper and ``connect`` is refused.
+    setup that downloads); everything else is the same.
     """
 
     def __init__(self, *, host_network: bool = False, bwrap: str | None = None) -> None:
@@ -239,8 +244,7 @@ class Pod:
         self._lock = threading.Lock()
 
     def __enter__(self) -> Pod:
-        if not self.host_network:
-            self._start_holder()
+        self._start_holder()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -255,7 +259,8 @@ class Pod:
         argv = [
             self.bwrap,
             *userns,
-            *("--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"),
+            *(() if self.host_network else ("--unshare-net",)),
+            *("--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"),
             *("--cap-drop", "ALL"),
             *("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--chdir", "/"),
             *("--info-fd", str(info_write)),
@@ -282,14 +287,17 @@ class Pod:
             theirs.close()
         info = self._read_info(info_read)
         self._control = ours
-        net = os.open(f"/proc/{int(info['child-pid'])}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        self._namespaces = [(net, CLONE_NEWNET)]
+        holder = int(info["child-pid"])
+        net = os.open(f"/proc/{holder}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        pid = os.open(f"/proc/{holder}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self._namespaces = [(net, CLONE_NEWNET), (pid, CLONE_NEWPID)]
         # The pid could have been reused between bwrap's report and our open: check it is the same namespace.
-        if os.fstat(net).st_ino != info.get("net-namespace", os.fstat(net).st_ino) or self._holder.poll() is not None:
+        same = os.fstat(pid).st_ino == info.get("pid-namespace", os.fstat(pid).st_ino)
+        if not same or self._holder.poll() is not None:
             self.close()
-            raise SandboxError("the pod's network namespace vanished while it started")
-        # Entering a network namespace takes CAP_SYS_ADMIN in the user namespace that owns it: root has
-        # it already; anyone else enters that user namespace first (theirs, so they may).
+            raise SandboxError("the pod's namespaces vanished while it started")
+        # Entering the pod's namespaces takes CAP_SYS_ADMIN in the user namespace that owns them: root
+        # has it already; anyone else enters that user namespace first (theirs, so they may).
         owner = fcntl.ioctl(net, NS_GET_USERNS)
         if os.fstat(owner).st_ino == os.stat("/proc/self/ns/user").st_ino:
             os.close(owner)
@@ -326,9 +334,11 @@ class Pod:
         travels as bwrap's own environment, never on a command line that
         ``ps`` shows to other users.
         """
-        if not self.host_network and self._control is None:
+        if self._control is None:
             raise SandboxError("the pod is not running")
-        wrapped = [self.bwrap, *self.options(confinement, cwd=cwd), "--", *argv]
+        # The child enters the pod's PID namespace for its *children* only, and bwrap may not create
+        # a PID namespace from there: ``setsid --fork`` puts one process in between.
+        wrapped = [SETSID, "--fork", "--wait", self.bwrap, *self.options(confinement, cwd=cwd), "--", *argv]
         namespaces = list(self._namespaces)
         with open(log, "ab", closefd=not isinstance(log, int)) as out:
             proc = subprocess.Popen(
@@ -387,8 +397,6 @@ class Pod:
 
     def connect(self, port: int, timeout_s: float = 2.0) -> socket.socket:
         """A TCP connection from this process to ``127.0.0.1:port`` inside the pod."""
-        if self._control is None:
-            raise SandboxError("no private network: nothing to connect into")
         made = self.connect_socket()
         made.settimeout(timeout_s)
         try:
@@ -401,7 +409,7 @@ class Pod:
     def connect_socket(self) -> socket.socket:
         """A fresh, unconnected TCP socket that belongs to the pod's network namespace."""
         if self._control is None:
-            raise SandboxError("no private network: nothing to connect into")
+            raise SandboxError("the pod is not running")
         with self._lock:
             self._control.sendall(b"s")
             _, fds, _, _ = socket.recv_fds(self._control, 1, 1)
@@ -423,7 +431,7 @@ class Pod:
     # -------------------------------------------------- the end
 
     def close(self) -> None:
-        """Kill every command of the pod that is still running, then the pod itself."""
+        """Kill every command of the pod that is still running, then the pod itself (and so anything left)."""
         for command in self._started:
             command.kill()
         self._started.clear()
@@ -454,7 +462,7 @@ class _PodConnection(http.client.HTTPConnection):
 
 @dataclass
 class Sandboxed:
-    """A command in its sandbox: ``proc`` is bwrap; its exit code is the command's (128+N for signal N)."""
+    """A command in its sandbox: ``proc`` waits for bwrap; its exit code is the command's (128+N for signal N)."""
 
     proc: subprocess.Popen[bytes]
 
@@ -490,12 +498,12 @@ class Sandboxed:
         return self.kill()
 
     def kill(self) -> int:
-        """Kill bwrap: its init dies with it (--die-with-parent) and the PID namespace with that."""
+        """Kill the sandbox's init, and with it its PID namespace; the exit code."""
         return _kill_sandbox(self.proc)
 
     def command_pid(self) -> int | None:
-        """The command's pid as this process sees it: bwrap → its init → the command."""
-        for init in _children(self.proc.pid):
+        """The command's pid as this process sees it: the first child of the sandbox's init."""
+        for init in _sandbox_inits(self.proc.pid):
             for command in _children(init):
                 return command
         return None
@@ -507,16 +515,19 @@ def _kill_sandbox(bwrap: subprocess.Popen[bytes]) -> int:
     The kernel kills a PID namespace asynchronously after its init dies; the
     init's pidfd becomes readable only once every process in it is gone.
     """
-    inits = []
-    for pid in _children(bwrap.pid):
+    handles = []
+    for pid in (*_sandbox_inits(bwrap.pid), *_descendants(bwrap.pid)):
         with contextlib.suppress(OSError):
-            inits.append(os.pidfd_open(pid))
+            handles.append(os.pidfd_open(pid))  # a handle, not a number: no pid reuse can misdirect it
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(bwrap.pid, signal.SIGKILL)
+    for handle in handles:
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(handle, signal.SIGKILL)
     code = bwrap.wait()
-    for fd in inits:
-        select.select([fd], [], [], REAP_WAIT_S)
-        os.close(fd)
+    for handle in handles:
+        select.select([handle], [], [], REAP_WAIT_S)
+        os.close(handle)
     return code
 
 
@@ -525,6 +536,27 @@ def _pgid(pid: int) -> int | None:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        children = _children(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def _sandbox_inits(pid: int) -> list[int]:
+    """Descendants of ``pid`` that are PID 1 of their namespace: bwrap's inits."""
+    inits = []
+    for child in _descendants(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            status = Path(f"/proc/{child}/status").read_text()
+            nspid = next(line for line in status.splitlines() if line.startswith("NSpid:")).split()[1:]
+            if len(nspid) > 1 and nspid[-1] == "1":
+                inits.append(child)
+    return inits
 
 
 def _children(pid: int) -> list[int]:
