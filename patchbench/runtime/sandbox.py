@@ -48,7 +48,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from patchbench.processes import Finished
 
@@ -60,9 +60,15 @@ PR_SET_PDEATHSIG = 1
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNS = 0x00020000
 NS_GET_USERNS = 0xB701  # ioctl: the user namespace that owns a namespace
 # Empty, private and writable in every sandbox, whatever the confinement says.
 ALWAYS_PRIVATE = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"))
+# Hidden in every sandbox: a root runner's commands are uid 0 on disk, so file permissions do not
+# keep them out of these (password hashes, host keys, the Slurm and Kubernetes keys, other homes).
+ALWAYS_HIDDEN = tuple(
+    Path(path) for path in ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/munge", "/etc/kubernetes", "/root", "/home")
+)
 
 # Looked up once here: the child of a fork calls them before exec, where nothing should allocate.
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -92,11 +98,23 @@ class Confinement:
     devices: tuple[Path, ...] = ()  # device nodes usable inside (/dev/nvidia*); others do not exist there
 
 
-def nvidia_devices() -> tuple[Path, ...]:
-    """The host's NVIDIA device nodes (empty on a machine without them)."""
-    dev = Path("/dev")
+def nvidia_devices(minors: Iterable[int] | None = None, dev: Path = Path("/dev")) -> tuple[Path, ...]:
+    """The host's NVIDIA device nodes (empty on a machine without them).
+
+    ``minors``: only these GPUs' ``/dev/nvidia<minor>`` (with the control
+    nodes every CUDA process needs), so the leg cannot even open another
+    leg's GPU; CUDA then numbers the visible ones from 0. A GPU's minor is
+    "Device Minor" in ``/proc/driver/nvidia/gpus/<pci bus id>/information``,
+    which is not always its CUDA or nvidia-smi index.
+    """
     nodes = sorted(dev.glob("nvidia*")) + sorted((dev / "nvidia-caps").glob("*"))
-    return tuple(node for node in nodes if node.exists() and not node.is_dir())
+    wanted = None if minors is None else {f"nvidia{minor}" for minor in minors}
+
+    def keep(node: Path) -> bool:
+        per_gpu = node.name.removeprefix("nvidia").isdigit()
+        return not per_gpu or wanted is None or node.name in wanted
+
+    return tuple(node for node in nodes if node.exists() and not node.is_dir() and keep(node))
 
 
 def interpreter_paths(python: str) -> tuple[Path, ...]:
@@ -262,7 +280,12 @@ class Pod:
             *(() if self.host_network else ("--unshare-net",)),
             *("--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"),
             *("--cap-drop", "ALL"),
-            *("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--chdir", "/"),
+            # Commands start in this mount namespace (see start): the host's files and devices, and a
+            # /proc of the pod's PID namespace, where bwrap finds its children by their pids. The
+            # kernel lets a sandbox mount its own /proc only where some /proc is fully visible: the
+            # host's, under /run (which every command's sandbox hides).
+            *("--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"),
+            *("--tmpfs", "/run", "--bind", "/proc", "/run/host-proc", "--chdir", "/"),
             *("--info-fd", str(info_write)),
             "--",
             *(sys.executable, "-I", "-S", "-c", _SOCKET_MAKER, str(theirs.fileno())),
@@ -289,8 +312,9 @@ class Pod:
         self._control = ours
         holder = int(info["child-pid"])
         net = os.open(f"/proc/{holder}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        mnt = os.open(f"/proc/{holder}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
         pid = os.open(f"/proc/{holder}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-        self._namespaces = [(net, CLONE_NEWNET), (pid, CLONE_NEWPID)]
+        self._namespaces = [(net, CLONE_NEWNET), (mnt, CLONE_NEWNS), (pid, CLONE_NEWPID)]
         # The pid could have been reused between bwrap's report and our open: check it is the same namespace.
         same = os.fstat(pid).st_ino == info.get("pid-namespace", os.fstat(pid).st_ino)
         if not same or self._holder.poll() is not None:
@@ -577,8 +601,8 @@ def _children(pid: int) -> list[int]:
 def _mounts(confinement: Confinement) -> list[str]:
     """bwrap mount options, parents before children; a later kind wins on the same path."""
     planned: list[tuple[int, int, list[str]]] = []
-    for rank, path in enumerate((*ALWAYS_PRIVATE, *home_dirs(), *confinement.hidden)):
-        if path.is_symlink() and path in ALWAYS_PRIVATE:
+    for path in (*ALWAYS_PRIVATE, *ALWAYS_HIDDEN, *home_dirs(), *confinement.hidden):
+        if path.is_symlink() and (path in ALWAYS_PRIVATE or path in ALWAYS_HIDDEN):
             continue  # /var/run -> /run: masked through its target
         real = path.resolve()
         if real.is_dir():

@@ -436,6 +436,7 @@ def test_the_host_is_read_only_and_unreachable_sockets_are_masked(leg, pod):
             Path(path).unlink(missing_ok=True)
     assert finished.returncode == 0, log
     assert "wrote" not in log and log.count("blocked") == 3
+    assert "shadow: ''" in log and "root: []" in log  # uid 0 on disk for a root runner: hidden, not merely protected
     # Docker's, D-Bus's, X's sockets are not there to connect to; /tmp holds only the way to the working copy.
     way_down = leg.worktree.relative_to("/tmp").parts[0] if leg.worktree.is_relative_to("/tmp") else None
     assert f"run: [] tmp: {[way_down] if way_down else []} shm: []" in log
@@ -450,6 +451,7 @@ for path in PATHS:
         print("wrote", path)
     except OSError as exc:
         print("blocked", path, exc.strerror)
+print("shadow:", repr(open("/etc/shadow").read()), "root:", [name for name in os.listdir("/root") if name != ".pyenv"])
 print("run:", os.listdir("/run"), "tmp:", os.listdir("/tmp"), "shm:", os.listdir("/dev/shm"))
 print("dev:", sorted(os.listdir("/dev")))
 """
@@ -769,6 +771,17 @@ def test_device_nodes_exist_only_when_given(leg, pod):
     _, given = leg.sandboxed(pod, code, confinement=leg.confinement(devices=(node,)))
     assert "exists False" in without and "exists True" in given
     assert all(str(path).startswith("/dev/nvidia") for path in sandbox.nvidia_devices())
+
+
+def test_only_the_legs_gpus_are_given(tmp_path):
+    dev = tmp_path / "dev"
+    (dev / "nvidia-caps").mkdir(parents=True)
+    for name in ("nvidia0", "nvidia1", "nvidia2", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-caps/nvidia-cap1", "null"):
+        (dev / name).touch()
+    names = lambda nodes: sorted(str(node.relative_to(dev)) for node in nodes)  # noqa: E731
+    control = ["nvidia-caps/nvidia-cap1", "nvidia-uvm", "nvidia-uvm-tools", "nvidiactl"]
+    assert names(sandbox.nvidia_devices([1], dev=dev)) == sorted(control + ["nvidia1"])
+    assert names(sandbox.nvidia_devices(dev=dev)) == sorted(control + ["nvidia0", "nvidia1", "nvidia2"])
 
 
 def test_host_network_pod_has_no_private_loopback(leg):
