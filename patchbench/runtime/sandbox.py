@@ -21,8 +21,10 @@ sockets the helper creates inside the pod and hands over (``connect``).
 Inside a sandbox the host file system is read-only; ``/tmp``, ``/var/tmp``,
 ``/run``, ``/dev/shm`` and the user's home are empty private tmpfs (sockets
 in them, such as Docker's or D-Bus's, would otherwise stay connectable: a
-read-only mount does not stop ``connect``); only the confinement's paths are
-writable; ``/dev`` and ``/proc`` are fresh; nothing gains capabilities. When
+read-only mount does not stop ``connect``), and so are a few places a root
+runner's commands could otherwise read (``ALWAYS_HIDDEN``); only the
+confinement's paths are writable; ``/dev`` and ``/proc`` are fresh; nothing
+keeps a capability, nor can create a user namespace to gain one. When
 a command's first process exits its PID namespace dies with it (setsid'd
 daemons included); when the runner dies, however it dies, the helper sees
 its socket close and exits, and the pod's PID namespace with every sandbox
@@ -64,10 +66,12 @@ CLONE_NEWNS = 0x00020000
 NS_GET_USERNS = 0xB701  # ioctl: the user namespace that owns a namespace
 # Empty, private and writable in every sandbox, whatever the confinement says.
 ALWAYS_PRIVATE = (Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/var/run"))
+HOST_PROC = Path("/run/host-proc")  # where the pod keeps the host's /proc (see Pod._start_holder)
 # Hidden in every sandbox: a root runner's commands are uid 0 on disk, so file permissions do not
 # keep them out of these (password hashes, host keys, the Slurm and Kubernetes keys, other homes).
 ALWAYS_HIDDEN = tuple(
-    Path(path) for path in ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/munge", "/etc/kubernetes", "/root", "/home")
+    Path(path)
+    for path in ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/munge", "/etc/kubernetes", "/root", "/home")
 )
 
 # Looked up once here: the child of a fork calls them before exec, where nothing should allocate.
@@ -249,7 +253,9 @@ class Pod:
     """One leg's sandboxes: a private loopback they share; nothing in it outlives the pod.
 
     ``host_network=True`` gives the commands the host's network instead (a
-    setup that downloads); everything else is the same.
+    setup that downloads); everything else is the same. Start the pod and its
+    commands from one thread that lives as long as they do (the parent-death
+    signal follows the starting thread).
     """
 
     def __init__(self, *, host_network: bool = False, bwrap: str | None = None) -> None:
@@ -285,7 +291,7 @@ class Pod:
             # kernel lets a sandbox mount its own /proc only where some /proc is fully visible: the
             # host's, under /run (which every command's sandbox hides).
             *("--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"),
-            *("--tmpfs", "/run", "--bind", "/proc", "/run/host-proc", "--chdir", "/"),
+            *("--tmpfs", "/run", "--bind", "/proc", str(HOST_PROC), "--chdir", "/"),
             *("--info-fd", str(info_write)),
             "--",
             *(sys.executable, "-I", "-S", "-c", _SOCKET_MAKER, str(theirs.fileno())),
@@ -534,7 +540,8 @@ class Sandboxed:
 
 
 def _kill_sandbox(bwrap: subprocess.Popen[bytes]) -> int:
-    """SIGKILL a bwrap and return once everything in its sandbox is dead, not merely dying.
+    """SIGKILL a sandbox (``bwrap``: what we started, bwrap or the setsid before it) and
+    return once everything in it is dead, not merely dying.
 
     The kernel kills a PID namespace asynchronously after its init dies; the
     init's pidfd becomes readable only once every process in it is gone.
@@ -616,6 +623,8 @@ def _mounts(confinement: Confinement) -> list[str]:
     ):
         for path in paths:
             real = path.resolve()
+            if real == HOST_PROC.parent or HOST_PROC in (real, *real.parents):
+                raise ValueError(f"{option} {path}: would show the host's /proc (the pod keeps it there)")
             if not real.exists():
                 raise FileNotFoundError(f"{option} {path}: no such file or directory")
             planned.append((len(real.parts), kind, [option, str(real), str(real)]))
@@ -645,7 +654,8 @@ def _die_with_parent() -> None:
 
 
 def _enter(namespaces: list[tuple[int, int]]) -> None:
-    """In the child, before bwrap starts: enter the pod's user namespace, then its network."""
+    """In the child, before bwrap starts: the pod's user namespace (if not root's), network,
+    mount and PID namespaces, in that order."""
     for fd, nstype in namespaces:
         _setns(fd, nstype)
     _die_with_parent()

@@ -169,7 +169,9 @@ def test_without_bwrap_the_reason_is_one_line(monkeypatch):
 def test_without_user_namespaces_the_reason_is_bwraps(tmp_path):
     """A real refusal: inside a sandbox that forbids user namespaces, the probe says why."""
     copy = _importable_copy(tmp_path)
-    code = f"import sys; sys.path.insert(0, {str(copy)!r}); from patchbench.runtime import sandbox; print(sandbox.probe())"
+    code = (
+        f"import sys; sys.path.insert(0, {str(copy)!r}); from patchbench.runtime import sandbox; print(sandbox.probe())"
+    )
     done = subprocess.run(
         ["bwrap", "--unshare-user", "--uid", "65534", "--disable-userns", "--ro-bind", "/", "/"]
         + ["--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--", PY, "-c", code],
@@ -277,17 +279,17 @@ def test_setsid_daemon_dies_with_its_command(leg, pod):
 
 def test_a_servers_daemon_dies_with_the_pod(leg):
     target = leg.worktree / "daemon-was-here"
-    server = leg.script(
-        f"""
+    server = leg.script(f"""
         import subprocess, sys, time
         subprocess.run([sys.executable, "-c", {textwrap.dedent(DAEMON.format(target=str(target)))!r}])
         print("daemon started", flush=True)
         time.sleep(300)
-        """
-    )
+        """)
     log = leg.root / "server.log"
     with Pod() as pod:
-        started = pod.start([PY, str(server)], env=sandbox.base_env(), log=log, cwd=leg.worktree, confinement=leg.confinement())
+        started = pod.start(
+            [PY, str(server)], env=sandbox.base_env(), log=log, cwd=leg.worktree, confinement=leg.confinement()
+        )
         assert wait_for(lambda: "daemon started" in log.read_text(), 10), log.read_text()
         assert started.poll() is None
     assert processes_mentioning(str(leg.worktree)) == []
@@ -335,7 +337,9 @@ def test_nothing_survives_a_killed_runner(who, when, unprivileged):
         assert runner.stdout is not None and runner.stdout.readline().strip() == "pod"
         if when == "once they run":
             assert runner.stdout.readline().strip() == "started"
-            assert wait_for(lambda: len(processes_mentioning(str(daemon_script))) >= 8, 10)  # 2 x (setsid, bwrap, init, command)
+            assert wait_for(
+                lambda: len(processes_mentioning(str(daemon_script))) >= 8, 10
+            )  # 2 x (setsid, bwrap, init, command)
     finally:
         runner.kill()
         runner.wait()
@@ -357,26 +361,24 @@ def test_a_deadline_stops_the_command_and_all_it_started(leg, pod):
 
 
 def test_stop_is_graceful_then_forced(leg, pod):
-    polite = leg.script(
-        """
+    polite = leg.script("""
         import signal, sys, time
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))
         print("up", flush=True)
         time.sleep(300)
-        """
-    )
-    stubborn = leg.script(
-        """
+        """)
+    stubborn = leg.script("""
         import signal, time
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("up", flush=True)
         time.sleep(300)
-        """
-    )
+        """)
     codes = []
     for script in (polite, stubborn):
         log = leg.root / f"{script.stem}.log"
-        command = pod.start([PY, str(script)], env=sandbox.base_env(), log=log, cwd=leg.worktree, confinement=leg.confinement())
+        command = pod.start(
+            [PY, str(script)], env=sandbox.base_env(), log=log, cwd=leg.worktree, confinement=leg.confinement()
+        )
         assert wait_for(lambda: "up" in log.read_text(), 10)
         began = time.monotonic()
         codes.append((command.stop(grace_s=1.0), time.monotonic() - began))
@@ -490,8 +492,22 @@ def test_mounts_deeper_paths_win(leg, pod):
 
 def test_a_missing_path_to_expose_is_refused(leg, pod):
     with pytest.raises(FileNotFoundError):
-        pod.start(["true"], env=sandbox.base_env(), log=leg.root / "x.log", cwd=leg.worktree,
-                  confinement=Confinement(readonly=(leg.root / "absent",)))
+        pod.start(
+            ["true"],
+            env=sandbox.base_env(),
+            log=leg.root / "x.log",
+            cwd=leg.worktree,
+            confinement=Confinement(readonly=(leg.root / "absent",)),
+        )
+    for exposing in (Path("/run"), sandbox.HOST_PROC):  # the pod's own view of the host's processes
+        with pytest.raises(ValueError):
+            pod.start(
+                ["true"],
+                env=sandbox.base_env(),
+                log=leg.root / "x.log",
+                cwd=leg.worktree,
+                confinement=Confinement(readonly=(exposing,)),
+            )
 
 
 # ------------------------------------------------------------------ (d) the token
@@ -515,7 +531,9 @@ TOKEN_HUNT = f"""
 
 
 def test_the_token_reaches_only_the_server(leg, pod):
-    server_script = leg.script("import os, time\nprint('has token', 'HF_TOKEN' in os.environ, flush=True)\ntime.sleep(300)\n")
+    server_script = leg.script(
+        "import os, time\nprint('has token', 'HF_TOKEN' in os.environ, flush=True)\ntime.sleep(300)\n"
+    )
     # Unsandboxed, a client finds the token of a server that runs beside it.
     server = subprocess.Popen([PY, str(server_script)], env=leg.host_env({"HF_TOKEN": TOKEN}), stdout=subprocess.PIPE)
     try:
@@ -527,7 +545,11 @@ def test_the_token_reaches_only_the_server(leg, pod):
 
     log = leg.root / "server.log"
     started = pod.start(
-        [PY, str(server_script)], env=sandbox.base_env({"HF_TOKEN": TOKEN}), log=log, cwd=leg.worktree, confinement=leg.confinement()
+        [PY, str(server_script)],
+        env=sandbox.base_env({"HF_TOKEN": TOKEN}),
+        log=log,
+        cwd=leg.worktree,
+        confinement=leg.confinement(),
     )
     assert wait_for(lambda: "has token True" in log.read_text(), 10), log.read_text()
     for role in ("client", "setup"):
@@ -568,7 +590,11 @@ def test_server_and_client_share_loopback_and_the_runner_polls_health(leg, pod):
     port = free_port()
     log = leg.root / "server.log"
     server = pod.start(
-        [PY, str(leg.script(SERVER)), str(port)], env=sandbox.base_env(), log=log, cwd=leg.worktree, confinement=leg.confinement()
+        [PY, str(leg.script(SERVER)), str(port)],
+        env=sandbox.base_env(),
+        log=log,
+        cwd=leg.worktree,
+        confinement=leg.confinement(),
     )
     assert wait_for(lambda: pod.http_status(port, "/health") == 200, 10), log.read_text()
     finished, out = leg.sandboxed(
@@ -616,7 +642,9 @@ def test_a_unix_socket_of_the_host_is_reachable_only_when_visible(leg, pod):
             except OSError as exc:
                 print("blocked", exc)
         """
-        visible, log_visible = leg.sandboxed(pod, attack, confinement=leg.confinement(readonly=(*leg.interpreter, folder)))
+        visible, log_visible = leg.sandboxed(
+            pod, attack, confinement=leg.confinement(readonly=(*leg.interpreter, folder))
+        )
         hidden, log_hidden = leg.sandboxed(pod, attack, confinement=leg.confinement(hidden=(folder,)))
     assert "reached" in log_visible
     assert "blocked" in log_hidden
@@ -716,7 +744,9 @@ def test_gpu_locks_of_other_legs_cannot_be_held(leg, pod):
         holder.wait()
 
     log = leg.root / "lock.log"
-    started = pod.start([PY, str(script), str(lock)], env=sandbox.base_env(), log=log, cwd=leg.worktree, confinement=leg.confinement())
+    started = pod.start(
+        [PY, str(script), str(lock)], env=sandbox.base_env(), log=log, cwd=leg.worktree, confinement=leg.confinement()
+    )
     assert wait_for(lambda: log.read_text() != "", 10)
     assert "blocked" in log.read_text() and _can_lock(lock)
     started.stop(1.0)
@@ -727,8 +757,13 @@ def test_read_only_is_not_enough_for_lock_files(leg, pod):
     lock = leg.locks / "0.lock"
     log = leg.root / "lock.log"
     confinement = leg.confinement(readonly=(*leg.interpreter, leg.locks))
-    started = pod.start([PY, str(leg.script(HOLD_LOCK)), str(lock)], env=sandbox.base_env(), log=log, cwd=leg.worktree,
-                        confinement=confinement)
+    started = pod.start(
+        [PY, str(leg.script(HOLD_LOCK)), str(lock)],
+        env=sandbox.base_env(),
+        log=log,
+        cwd=leg.worktree,
+        confinement=confinement,
+    )
     assert wait_for(lambda: log.read_text() != "", 10)
     assert "holding" in log.read_text() and not _can_lock(lock)
     started.stop(1.0)
@@ -757,7 +792,9 @@ def test_shared_files_cannot_be_changed_to_slow_other_legs(leg, pod, tmp_path):
     finished, log = leg.sandboxed(pod, attack, confinement=leg.confinement(readonly=(*leg.interpreter, shared)))
     assert finished.returncode == 0, log
     assert "did" not in log and log.count("blocked") == 4, log
-    assert (shared / "config.json").read_text() == '{"num_hidden_layers": 32}' and sorted(os.listdir(shared)) == ["config.json"]
+    assert (shared / "config.json").read_text() == '{"num_hidden_layers": 32}' and sorted(os.listdir(shared)) == [
+        "config.json"
+    ]
     assert "did rewrite" in leg.unsandboxed(attack)  # the same attack works without the sandbox
 
 
@@ -765,7 +802,9 @@ def test_shared_files_cannot_be_changed_to_slow_other_legs(leg, pod, tmp_path):
 
 
 def test_device_nodes_exist_only_when_given(leg, pod):
-    node = next(Path(path) for path in ("/dev/fuse", "/dev/loop-control", "/dev/kmsg", "/dev/net/tun") if Path(path).exists())
+    node = next(
+        Path(path) for path in ("/dev/fuse", "/dev/loop-control", "/dev/kmsg", "/dev/net/tun") if Path(path).exists()
+    )
     code = f"import os; print('exists', os.path.exists({str(node)!r}))"
     _, without = leg.sandboxed(pod, code)
     _, given = leg.sandboxed(pod, code, confinement=leg.confinement(devices=(node,)))
@@ -776,7 +815,16 @@ def test_device_nodes_exist_only_when_given(leg, pod):
 def test_only_the_legs_gpus_are_given(tmp_path):
     dev = tmp_path / "dev"
     (dev / "nvidia-caps").mkdir(parents=True)
-    for name in ("nvidia0", "nvidia1", "nvidia2", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-caps/nvidia-cap1", "null"):
+    for name in (
+        "nvidia0",
+        "nvidia1",
+        "nvidia2",
+        "nvidiactl",
+        "nvidia-uvm",
+        "nvidia-uvm-tools",
+        "nvidia-caps/nvidia-cap1",
+        "null",
+    ):
         (dev / name).touch()
     names = lambda nodes: sorted(str(node.relative_to(dev)) for node in nodes)  # noqa: E731
     control = ["nvidia-caps/nvidia-cap1", "nvidia-uvm", "nvidia-uvm-tools", "nvidiactl"]
@@ -790,7 +838,10 @@ def test_host_network_pod_has_no_private_loopback(leg):
         host_service.listen()
         port = host_service.getsockname()[1]
         with Pod(host_network=True) as pod:
-            finished, log = leg.sandboxed(pod, f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()\nprint('reached')\n")
+            finished, log = leg.sandboxed(
+                pod,
+                f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()\nprint('reached')\n",
+            )
             pod.connect(port).close()  # the pod's network is the host's
     assert finished.returncode == 0 and "reached" in log, log
 
@@ -804,7 +855,15 @@ def test_overhead_is_small_next_to_a_benchmark(leg):
     bare = min(timed(lambda: subprocess.run(["true"], check=True)) for _ in range(5))
     with Pod() as pod:
         confined = min(
-            timed(lambda: pod.run(["true"], env=sandbox.base_env(), log=leg.root / "t.log", timeout_s=10, confinement=leg.confinement()))
+            timed(
+                lambda: pod.run(
+                    ["true"],
+                    env=sandbox.base_env(),
+                    log=leg.root / "t.log",
+                    timeout_s=10,
+                    confinement=leg.confinement(),
+                )
+            )
             for _ in range(5)
         )
     whole_pod = min(timed(lambda: Pod().__enter__().close()) for _ in range(3))
@@ -848,7 +907,12 @@ print("daemon wrote", (work / "late").exists())
 def _importable_copy(folder: Path) -> Path:
     """The package's stdlib-only modules, where any user can import them."""
     copy = Path(tempfile.mkdtemp(prefix="patchbench-sandbox-", dir=folder))
-    for relative in ("patchbench/__init__.py", "patchbench/processes.py", "patchbench/runtime/__init__.py", "patchbench/runtime/sandbox.py"):
+    for relative in (
+        "patchbench/__init__.py",
+        "patchbench/processes.py",
+        "patchbench/runtime/__init__.py",
+        "patchbench/runtime/sandbox.py",
+    ):
         (copy / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / relative, copy / relative)
     for path in [copy, *copy.rglob("*")]:
