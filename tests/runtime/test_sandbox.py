@@ -3,7 +3,12 @@
 Each attack is a small Python script. It first runs *without* the sandbox and
 must succeed there (so every test can fail), then runs in a pod, which must
 leave no trace. The runner's home is a fake one (``$HOME``), the venv a
-throwaway one: an unsandboxed attack never touches the real ones.
+throwaway one: an unsandboxed attack never touches the real ones, and an
+attack that a broken sandbox lets through must still be harmless to the host
+(signal 0, never SIGKILL; unique paths, removed afterwards).
+
+Needs ``bwrap`` (package bubblewrap), util-linux (``setsid``, ``setpriv``)
+and, when run as root, a system ``python3`` that user nobody can run.
 """
 
 from __future__ import annotations
