@@ -39,6 +39,7 @@ REQUESTS_FAILED = "requests_failed"
 NO_METRICS = "no_metrics"
 CONTAINER_START_FAILED = "container_start_failed"
 GPU_UNAVAILABLE = "gpu_unavailable"
+SANDBOX_UNAVAILABLE = "sandbox_unavailable"
 MISSING_PROGRAM = "missing_program"
 
 CATEGORIES: dict[str, str] = {
@@ -69,6 +70,7 @@ CATEGORIES: dict[str, str] = {
     NO_METRICS: "the run finished but printed no recognisable result",
     CONTAINER_START_FAILED: "the container engine could not start the leg's container (GPU request, mounts)",
     GPU_UNAVAILABLE: "the GPUs the leg was given stayed held by another leg",
+    SANDBOX_UNAVAILABLE: "agent code would have run unconfined: no usable sandbox on this host (bubblewrap)",
     MISSING_PROGRAM: "a program the leg runs (benchmark, server, setup) does not exist where it runs",
 }
 
@@ -86,6 +88,7 @@ RETRYABLE = frozenset(
         NO_METRICS,
         SETUP_FAILED,
         GPU_UNAVAILABLE,
+        SANDBOX_UNAVAILABLE,  # cured by installing bubblewrap (or allowing user namespaces) on the host
     }
 )
 

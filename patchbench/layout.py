@@ -13,6 +13,7 @@ of it.
         legs/<commit>/<leg>/attempts/<n>/        earlier attempts of a retried leg (its metrics.json,
                                                  the rounds it retried)
         worktrees/<commit>/<leg>/                the local runtime's working copies
+        harness/<commit>/                        the benchmark scripts every leg of the commit runs
         logs/<stage>/…                           one log per job
         .gpus/, .<runtime>/                      GPU leases, container runtimes' state
         summary.csv, report.md, report.html, plots/
@@ -70,6 +71,10 @@ class Layout:
 
     def worktree(self, commit: str, leg: str) -> str:
         return f"{self.base}/worktrees/{commit}/{leg}"
+
+    def harness(self, commit: str) -> str:
+        """The commit's pinned benchmark tree, shared read-only by its legs."""
+        return f"{self.base}/harness/{commit}"
 
     def log(self, stage: str, *parts: str) -> str:
         """A job's log: ``logs/<stage>.log`` for suite-wide jobs, ``logs/<stage>/<commit>[/<leg>].log`` else."""

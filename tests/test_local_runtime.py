@@ -27,7 +27,10 @@ def prepare(tmp_path, bare, variant, commit, parent, patch_text="", setup=""):
     known = tmp_path / "revisions.json"
     revisions.write({"commit": commit, "parent": parent}, repo=bare, out=known)
     out = tmp_path / f"{variant}-image.tag"
-    params = {"runtime": "local", "variant": variant, "setup_command": setup, "setup_timeout_s": 30}
+    params = {
+        "runtime": "local", "variant": variant, "setup_command": setup, "setup_timeout_s": 30, "python": "",
+        "sandbox": {"mode": "required", "setup_network": False}, "hidden": [str(tmp_path / "results")],
+    }  # fmt: skip
     worktree = tmp_path / "wt" / variant
     local.prepare(params, repo=bare, revisions=known, patch=patch, worktree=worktree, out=out, log=tmp_path / "image.log")
     return json.loads(out.read_text())

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from patchbench.runtime import processes
+from patchbench.runtime.run import HostLauncher, Placement, ProcessService
 
 
 def alive(pid: int) -> bool:
@@ -49,12 +50,16 @@ def test_exit_code_and_output_are_kept(tmp_path):
     assert log.read_text().split() == ["hello", "oops"]
 
 
+def serve(argv, cwd, port=None):
+    """A server started as the run stage starts one on the host."""
+    launcher = HostLauncher()
+    running = launcher.start(Placement(argv, dict(os.environ), cwd), cwd / "server.log", "server")
+    return ProcessService(running, port or processes.free_port(), launcher)
+
+
 def test_dead_server_is_noticed_at_once_not_at_the_deadline(tmp_path):
-    log = tmp_path / "server.log"
-    server = processes.start(
-        [sys.executable, "-c", "raise SystemExit('engine failed to start')"], cwd=tmp_path, env=dict(os.environ), log=log
-    )
-    ready = processes.wait_healthy(server, f"http://127.0.0.1:{processes.free_port()}", ["/health"], deadline_s=120)
+    server = serve([sys.executable, "-c", "raise SystemExit('engine failed to start')"], tmp_path)
+    ready = processes.wait_healthy(server, ["/health"], deadline_s=120)
     assert ready.state == "died" and ready.returncode == 1
     assert ready.elapsed_s < 120
 
@@ -62,28 +67,23 @@ def test_dead_server_is_noticed_at_once_not_at_the_deadline(tmp_path):
 def test_healthy_server_falls_back_to_second_path_and_stops(tmp_path):
     (tmp_path / "models").write_text("{}")  # http.server answers 200 for /models, 404 for /health
     port = processes.free_port()
-    server = processes.start(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=tmp_path, env=dict(os.environ), log=tmp_path / "server.log",
-    )  # fmt: skip
+    server = serve([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], tmp_path, port)
     try:
-        ready = processes.wait_healthy(server, f"http://127.0.0.1:{port}", ["/health", "/models"], deadline_s=30)
+        ready = processes.wait_healthy(server, ["/health", "/models"], deadline_s=30)
         assert ready.state == "ready"
     finally:
-        code = processes.stop(server, grace_s=5)
-    assert code is not None and not alive(server.pid)
+        code = server.stop(grace_s=5)
+    assert code is not None and not alive(server.running.proc.pid)
 
 
 def test_silent_server_times_out(tmp_path):
-    server = processes.start(
-        [sys.executable, "-c", "import time; time.sleep(60)"], cwd=tmp_path, env=dict(os.environ), log=tmp_path / "s.log"
-    )
+    server = serve([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path)
     try:
-        ready = processes.wait_healthy(server, f"http://127.0.0.1:{processes.free_port()}", ["/health"], deadline_s=1)
+        ready = processes.wait_healthy(server, ["/health"], deadline_s=1)
         assert ready.state == "timeout"
     finally:
-        processes.stop(server, grace_s=1)
-    assert not alive(server.pid)
+        server.stop(grace_s=1)
+    assert not alive(server.running.proc.pid)
 
 
 def test_a_program_that_cannot_be_started_is_named(tmp_path):

@@ -158,6 +158,7 @@ class SuitePlan:
             state_dir=self.layout.runtime_state(self.config["runtime"]),
             image_users=lambda: self.image_users(leg),
             run_ids=tuple(_run_id(leg, n) for n in range(1, self.rounds + 1)),
+            hidden=[self.layout.base],
         )
 
     def revisions_params(self, commit: str) -> dict[str, Any]:
@@ -185,6 +186,7 @@ class SuitePlan:
             "host_gpus": self.config["gpus"],
             "gpu_ids": self.config["gpu_ids"],
             "gpu_lock_dir": self.layout.gpu_locks,
+            "harness_dir": self.layout.harness(leg.commit),
             "passes": self.passes(leg),
             **self.runtime.run_params(self.config, self._planned(leg)),
         }

@@ -170,3 +170,13 @@ def verdict_paragraph(legs: list[Leg]) -> str:
         "also when too few samples give no interval (95% needs at least 4 per leg). "
         "summary.csv also has each comparison's Mann-Whitney p-value."
     )
+
+
+def unconfined(legs: list[Leg]) -> dict[str, Any] | None:
+    """Agent legs whose code ran without a sandbox (the local runtime's ``sandbox.mode``: off, or
+    auto on a host without one): what the report must say first. None when there are none."""
+    ran = [leg for leg in legs if leg.get("variant") == "agent" and text(leg, "sandbox").startswith(("none", "off"))]
+    if not ran:
+        return None
+    reasons = sorted({text(leg, "sandbox") for leg in ran})
+    return {"legs": len(ran), "reasons": reasons}

@@ -39,6 +39,7 @@ def context(
     return {
         "title": title,
         "verdict_paragraph": legs.verdict_paragraph(rows),
+        "unconfined": legs.unconfined(rows),
         "commits": len(legs.commits(rows)),
         "agent_names": agents,
         "type_names": types,

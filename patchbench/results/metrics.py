@@ -114,6 +114,7 @@ def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_log
         raise ValueError("a leg that is not skipped needs its image.tag and run logs")
     else:
         tag = artifacts.read_artifact(image_tag, IMAGE_TAG)
+        result["findings"] = findings + tag.get("findings", [])  # the patch's own (touches_benchmark)
         attempt = attempts_before(image_tag.parent) + 1
         if tag["status"] != "ok":
             status, failure = tag["status"], tag["failure"]
@@ -170,6 +171,7 @@ def _provenance(tag: dict[str, Any], notes: list[dict[str, str]], attempt: int) 
         "attempt": attempt,
         "patch_sha256": tag.get("patch_sha256"),
         "image": image,
+        "sandbox": first.get("sandbox") or tag.get("sandbox"),
         "command": first.get("command"),
         "server_command": first.get("server command"),
         "host": socket.gethostname(),

@@ -50,6 +50,7 @@ LEG_COLUMNS = [
     "patch_source",
     "rules_fired",
     "findings",
+    "sandbox",
     "patch_sha256",
     "attempt",
     "started",
@@ -110,6 +111,7 @@ def leg_rows(
             patch_source=(result.get("patch_source") or {}).get("source") or "",
             rules_fired=";".join((result.get("spec") or {}).get("rules_fired", [])),
             findings=";".join(f"{f['code']}:{f['severity']}" for f in result.get("findings", [])),
+            sandbox=provenance.get("sandbox") or "",
             patch_sha256=provenance.get("patch_sha256", ""),
             attempt=provenance.get("attempt", 1),
             started=provenance.get("started") or "",
@@ -205,7 +207,7 @@ def read_summary(path: str | Path) -> pd.DataFrame:
         df = complete(df)
     text = [
         "agent", "failure_category", "failure_reason", "model", "benchmark_type", "patch_source",
-        "rules_fired", "findings", "image", *(f"verdict_vs_{ref}" for ref in REFERENCES),
+        "rules_fired", "findings", "sandbox", "image", *(f"verdict_vs_{ref}" for ref in REFERENCES),
     ]  # fmt: skip
     for column in text:
         if column in df:

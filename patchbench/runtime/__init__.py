@@ -41,6 +41,7 @@ class PlannedLeg:
     state_dir: str  # where a container runtime keeps the suite's state
     image_users: Callable[[], list[str]]  # the run jobs that run from the image this leg starts from
     run_ids: tuple[str, ...]  # the leg's own run jobs (``<commit>/<leg>/<round>``)
+    hidden: list[str]  # what the leg's confined commands must not see: the suite's results
 
 
 def module(name: str) -> ModuleType:

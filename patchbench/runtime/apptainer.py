@@ -158,7 +158,7 @@ def _apptainer_executor(
             Failure(failures.ENV_ERROR, f"{settings['executable']!r} is not installed on this host (not on PATH)")
         )
     token = containers.hf_token(container)
-    base_env = containers.command_env(container, gpu_ids, isolated=False, token=token)
+    base_env = containers.command_env(container, gpu_ids, isolated=False)
     wrap = functools.partial(
         exec_argv,
         executable=settings["executable"],
@@ -171,9 +171,12 @@ def _apptainer_executor(
         inputs=inputs,
     )
     writer.note("image", f"{tag['image']} {tag['reference']}")
+    writer.note("sandbox", "apptainer containers (the host's network, --cleanenv, --writable-tmpfs)")
 
-    def command(argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-        return wrap(argv), exec_env(dict(os.environ), {**base_env, **env})
+    def place(argv: list[str], env: dict[str, str], role: str) -> run_stage.Placement:
+        # The token only where the model loads: the server, an offline benchmark.
+        secret = containers.token_env(token) if role in (run_stage.SERVER, run_stage.BENCHMARK) else {}
+        return run_stage.Placement(wrap(argv), exec_env(dict(os.environ), {**base_env, **secret, **env}), scratch)
 
     secrets = (token,) if token else ()
-    yield run_stage.ProcessExecutor(cwd=scratch, python=params["python"], command=command, secrets=secrets)
+    yield run_stage.ProcessExecutor(python=params["python"], place=place, secrets=secrets)

@@ -20,6 +20,7 @@ from patchbench.runtime.run import LegFailure
 
 PATCH_MOUNT = "/patchbench/patch.diff"
 HF_CACHE_MOUNT = "/root/.cache/huggingface"
+HARNESS_MOUNT = "/patchbench/harness"
 
 
 def image_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
@@ -61,15 +62,20 @@ def hf_token(container: dict[str, Any]) -> str:
         raise LegFailure(Failure(failures.ENV_ERROR, f"hf_token_file {path}: {exc.strerror}")) from None
 
 
-def command_env(container: dict[str, Any], gpu_ids: list[str], *, isolated: bool, token: str) -> dict[str, str]:
+def command_env(container: dict[str, Any], gpu_ids: list[str], *, isolated: bool) -> dict[str, str]:
     """The environment of every command in the leg's containers (the spec's own variables go on top).
 
     ``isolated``: the container sees only the leg's GPUs (renumbered from 0).
+    The Hugging Face cache is mounted read-only (a leg must not change another
+    leg's model), so the hub is asked offline.
     """
     env = {**container["env"], "PYTHONUNBUFFERED": "1"}
     env["CUDA_VISIBLE_DEVICES"] = gpus.visible_devices(gpu_ids, isolated=isolated)
     if container["hf_cache"]:
-        env["HF_HOME"] = HF_CACHE_MOUNT
-    if token:
-        env["HF_TOKEN"] = env["HUGGING_FACE_HUB_TOKEN"] = token
+        env.update(HF_HOME=HF_CACHE_MOUNT, HF_HUB_OFFLINE="1")
     return env
+
+
+def token_env(token: str) -> dict[str, str]:
+    """The token's variables, for the commands that load a model (never a client, never setup)."""
+    return {"HF_TOKEN": token, "HUGGING_FACE_HUB_TOKEN": token} if token else {}

@@ -11,7 +11,7 @@ parent's tree first, with the same checks and categories in every runtime.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from patchbench import artifacts, failures, gitops
@@ -20,6 +20,8 @@ from patchbench.artifacts import file_sha256
 from patchbench.patches.vet import Applied, check_and_apply, compiled_sources
 from patchbench.target.revisions import read as read_revisions
 from patchbench.layout import IMAGE_TAG
+
+TOUCHES_BENCHMARK = "touches_benchmark"
 
 # Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
 Build = Callable[[dict[str, Any]], Failure | None]
@@ -66,15 +68,29 @@ def vet_patch(repo: Path, checkout: str, patch: Path, scratch: Path) -> Applied:
 
 def judge_patch(tag: dict[str, Any], applied: Applied, *, can_rebuild: bool, why_not: str) -> Failure | None:
     """The agent patch's verdict: how vetting and applying it went, then whether it changes
-    compiled sources that nothing would rebuild (recorded in ``tag``).
+    compiled sources that nothing would rebuild (recorded in ``tag``, with the patch's findings).
 
     Benchmarking without the rebuild would credit the agent with the baseline.
     ``why_not`` completes the evidence ("... and <why_not>").
     """
     if applied.failure or applied.changes is None:
         return applied.failure
+    tag["findings"] = [{"commit": tag["commit"], **finding} for finding in touched_benchmark(applied)]
     compiled = compiled_sources(applied.changes)
     tag["needs_rebuild"] = bool(compiled)
     if compiled and not can_rebuild:
         return Failure(failures.NEEDS_REBUILD, f"patch changes compiled sources ({', '.join(compiled[:5])}) and {why_not}")
     return None
+
+
+def touched_benchmark(applied: Applied) -> list[dict[str, str]]:
+    """A ``touches_benchmark`` finding when the patch changes what measures the engine
+    (``benchmarks/`` at the top or in a package: the scripts, their workload files and
+    settings). It is measured all the same: with the pinned harness, never its own."""
+    changes = applied.changes.targets if applied.changes else ()
+    touched = [path for path in changes if "benchmarks" in PurePosixPath(path).parts[:2]]
+    if not touched:
+        return []
+    shown = ", ".join(touched[:5]) + (f" and {len(touched) - 5} more" if len(touched) > 5 else "")
+    message = f"the patch changes the benchmark ({shown}); measured with the commit's pinned harness"
+    return [{"code": TOUCHES_BENCHMARK, "message": message, "severity": "warning"}]

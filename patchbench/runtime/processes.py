@@ -129,13 +129,13 @@ def start(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subp
             # resource limit is not the leg's program.
             if exc.filename is None or Path(exc.filename) == Path(cwd):
                 raise
-            raise MissingProgram(argv[0], _missing_reason(argv[0], exc, env)) from None
+            raise MissingProgram(argv[0], missing_reason(argv[0], exc.strerror, env)) from None
 
 
-def _missing_reason(program: str, exc: OSError, env: dict[str, str]) -> str:
+def missing_reason(program: str, strerror: str, env: dict[str, str]) -> str:
     if "/" in program:
-        return f"{exc.strerror}"
-    return f"{exc.strerror} (looked for on PATH={env.get('PATH', '')})"
+        return strerror
+    return f"{strerror} (looked for on PATH={env.get('PATH', '')})"
 
 
 def stop(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> int:
@@ -186,13 +186,15 @@ class Readiness:
     elapsed_s: float = 0.0
 
 
-class Pollable(Protocol):
-    """A server process or container: all the health wait needs is whether it has exited."""
+class Answering(Protocol):
+    """A started server: whether it has exited, and whether it answers a path."""
 
     def poll(self) -> int | None: ...
 
+    def answers(self, path: str) -> bool: ...
 
-def wait_healthy(proc: Pollable, base_url: str, paths: list[str], deadline_s: float) -> Readiness:
+
+def wait_healthy(server: Answering, paths: list[str], deadline_s: float) -> Readiness:
     """Poll the health endpoints until one answers 200, the server dies, or the deadline.
 
     A dead server is noticed at the next poll, not at the deadline. Paths are
@@ -200,18 +202,19 @@ def wait_healthy(proc: Pollable, base_url: str, paths: list[str], deadline_s: fl
     """
     began = time.monotonic()
     while True:
-        returncode = proc.poll()
+        returncode = server.poll()
         if returncode is not None:
             return Readiness("died", returncode, time.monotonic() - began)
         for path in paths:
-            if _answers(base_url + path):
+            if server.answers(path):
                 return Readiness("ready", None, time.monotonic() - began)
         if time.monotonic() - began > deadline_s:
             return Readiness("timeout", None, time.monotonic() - began)
         time.sleep(POLL_INTERVAL_S)
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether ``GET url`` answers 200 within 2 s."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200

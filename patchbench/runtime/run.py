@@ -18,7 +18,7 @@ import os
 import shlex
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator, Protocol
 
@@ -57,9 +57,10 @@ class Ended:
 
 
 class Service(Protocol):
-    """A started server: its URL as seen from this process, and its lifecycle."""
+    """A started server: whether it answers, and its lifecycle."""
 
-    url: str
+    def answers(self, path: str) -> bool:
+        """Whether it answers ``GET path`` with 200, asked from this process."""
 
     def poll(self) -> int | None:
         """The exit code once it has exited, else None."""
@@ -198,7 +199,7 @@ def _serve_and_benchmark(
     try:
         server = executor.start(server_argv, spec.env, server_log, port)
         try:
-            ready = processes.wait_healthy(server, server.url, health_paths, timeouts["server_start_s"])
+            ready = processes.wait_healthy(server, health_paths, timeouts["server_start_s"])
             writer.note("server readiness", f"{ready.state} after {ready.elapsed_s:.1f}s")
             failure: Failure | None
             if ready.state == "died":
@@ -290,13 +291,64 @@ def verdict(writer: RunLogWriter, failure: Failure | None) -> None:
 
 # ------------------------------------------------- commands as child processes
 
+# What a command is to the leg. The server is the engine under test; a client (of a serving
+# leg's server) and an offline benchmark are the measuring harness; setup builds the engine.
+SERVER, CLIENT, BENCHMARK, SETUP = "server", "client", "benchmark", "setup"
 
-@dataclass
-class ProcessService:
-    """A server running as our child process (in its own session)."""
 
+@dataclass(frozen=True)
+class Placement:
+    """How one command of a leg is started on the host: its words, environment and working directory."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+
+
+# A spec command, its variables and its role -> what is started (the local runtime places each role
+# in its own tree; apptainer wraps every command to enter the image).
+Place = Callable[[list[str], dict[str, str], str], Placement]
+
+
+class Running(Protocol):
+    """A started command: whether it is still running, and stopping it."""
+
+    def poll(self) -> int | None: ...
+
+    def stop(self, grace_s: float) -> int: ...
+
+
+class Launcher(Protocol):
+    """Starts a leg's commands: as plain children of this process, or confined (``local.PodLauncher``)."""
+
+    def start(self, placement: Placement, log: Path, role: str) -> Running: ...
+
+    def run(self, placement: Placement, log: Path, role: str, timeout_s: float) -> processes.Finished: ...
+
+    def answers(self, port: int, path: str) -> bool:
+        """Whether a server of the leg listening on ``port`` answers ``GET path`` with 200."""
+
+
+@dataclass(frozen=True)
+class HostLauncher:
+    """Commands as plain child processes (each in its own session), sharing the host's loopback."""
+
+    host: str = "127.0.0.1"
+
+    def start(self, placement: Placement, log: Path, role: str) -> Running:
+        proc = processes.start(placement.argv, cwd=placement.cwd, env=placement.env, log=log)
+        return _Child(proc)
+
+    def run(self, placement: Placement, log: Path, role: str, timeout_s: float) -> processes.Finished:
+        return processes.run(placement.argv, cwd=placement.cwd, env=placement.env, log=log, timeout_s=timeout_s)
+
+    def answers(self, port: int, path: str) -> bool:
+        return processes.answers(f"http://{self.host}:{port}{path}")
+
+
+@dataclass(frozen=True)
+class _Child:
     proc: subprocess.Popen[bytes]
-    url: str
 
     def poll(self) -> int | None:
         return self.proc.poll()
@@ -304,37 +356,54 @@ class ProcessService:
     def stop(self, grace_s: float) -> int:
         return processes.stop(self.proc, grace_s=grace_s)
 
+
+@dataclass
+class ProcessService:
+    """A server that a launcher started."""
+
+    running: Running
+    port: int
+    launcher: Launcher
+
+    def answers(self, path: str) -> bool:
+        return self.launcher.answers(self.port, path)
+
+    def poll(self) -> int | None:
+        return self.running.poll()
+
+    def stop(self, grace_s: float) -> int:
+        return self.running.stop(grace_s)
+
     def cause(self) -> Failure | None:
         return None
 
 
 @dataclass
 class ProcessExecutor:
-    """Commands as child processes of this one (the local and apptainer runtimes).
+    """Commands started by a launcher on this host (the local and apptainer runtimes).
 
-    ``command`` turns a spec command and its variables into what is started on
-    the host: the same command in a prepared environment (local), or the
-    command wrapped to enter an image (apptainer).
+    ``place`` turns a spec command, its variables and its role into what is
+    started: the command in the tree its role runs from (local), or wrapped to
+    enter an image (apptainer).
     """
 
-    cwd: Path
     python: str
-    command: Callable[[list[str], dict[str, str]], tuple[list[str], dict[str, str]]]
+    place: Place
+    launcher: Launcher = field(default_factory=HostLauncher)
     secrets: tuple[str, ...] = ()
     bind_host: str = "127.0.0.1"
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> Service:
-        host_argv, host_env = self.command(argv, env)
-        with missing_program("server"):
-            proc = processes.start(host_argv, cwd=self.cwd, env=host_env, log=log)
-        return ProcessService(proc, f"http://{self.bind_host}:{port}")
+        with missing_program(SERVER):
+            running = self.launcher.start(self.place(argv, env, SERVER), log, SERVER)
+        return ProcessService(running, port, self.launcher)
 
     def run(
         self, argv: list[str], env: dict[str, str], log: Path, timeout_s: float, beside: Service | None = None
     ) -> Ended:
-        host_argv, host_env = self.command(argv, env)
-        with missing_program("benchmark"):
-            finished = processes.run(host_argv, cwd=self.cwd, env=host_env, log=log, timeout_s=timeout_s)
+        role = BENCHMARK if beside is None else CLIENT
+        with missing_program(role):
+            finished = self.launcher.run(self.place(argv, env, role), log, role, timeout_s)
         return Ended(finished.returncode, finished.timed_out)
 
 

@@ -52,9 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from patchbench.processes import Finished
+from patchbench.runtime.processes import Finished
 
-SANDBOX_UNAVAILABLE = "sandbox_unavailable"  # the failure category of an agent leg that cannot be confined
 NOBODY = 65534  # who root's commands run as inside (files of the runner appear as its own)
 HOLDER_START_S = 10.0
 REAP_WAIT_S = 10.0  # for a killed sandbox's processes to be gone (they never ignore SIGKILL)

@@ -6,7 +6,7 @@ from patchbench import config
 from patchbench.plan.legs import Leg
 from patchbench.plan.suite import plan_suite
 from patchbench.runtime import images
-from patchbench.runtime.containers import command_env
+from patchbench.runtime.containers import command_env, token_env
 from patchbench.runtime.docker.engine import container_config
 from tests.conftest import REPO_ROOT
 
@@ -86,12 +86,13 @@ def test_container_config_replaces_the_entrypoint_and_mounts_nothing_by_default(
     assert config_["init"] is True and config_["mounts"] == [] and "shm_size" not in config_
 
 
-def test_command_env_carries_devices_cache_and_token():
+def test_command_env_carries_devices_and_a_read_only_cache_but_never_the_token():
     container = {"env": {"VLLM_USE_V1": "0"}, "hf_cache": "/cache"}
-    env = command_env(container, ["2"], isolated=True, token="t")
+    env = command_env(container, ["2"], isolated=True)
     assert env["CUDA_VISIBLE_DEVICES"] == "0" and env["VLLM_USE_V1"] == "0" and env["HF_HOME"]
-    assert env["HF_TOKEN"] == env["HUGGING_FACE_HUB_TOKEN"] == "t"
-    assert "HF_TOKEN" not in command_env({"env": {}, "hf_cache": ""}, [], isolated=True, token="")
+    assert env["HF_HUB_OFFLINE"] == "1"  # the cache is mounted read-only: the hub is not asked to write
+    assert "HF_TOKEN" not in env and "HUGGING_FACE_HUB_TOKEN" not in env
+    assert token_env("t") == {"HF_TOKEN": "t", "HUGGING_FACE_HUB_TOKEN": "t"} and token_env("") == {}
 
 
 def test_docker_params_carry_the_image_users_and_no_secret(monkeypatch):

@@ -88,7 +88,8 @@ def container_config(
     if mem_limit:
         config["mem_limit"] = mem_limit
     if hf_cache:
-        config["mounts"].append(Mount(containers.HF_CACHE_MOUNT, str(Path(hf_cache).expanduser().resolve()), type="bind"))
+        cache = str(Path(hf_cache).expanduser().resolve())
+        config["mounts"].append(Mount(containers.HF_CACHE_MOUNT, cache, type="bind", read_only=True))
     if request_gpus and gpu_ids:
         config["device_requests"] = [DeviceRequest(device_ids=list(gpu_ids), capabilities=[["gpu"]])]
     return config

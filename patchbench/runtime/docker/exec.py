@@ -30,7 +30,7 @@ from docker.types import Mount
 
 from patchbench import failures
 from patchbench.failures import Failure
-from patchbench.runtime import containers
+from patchbench.runtime import containers, processes
 from patchbench.runtime import run as run_stage
 from patchbench.runtime.docker.cleanup import collect, sweep
 from patchbench.runtime.docker.engine import (
@@ -45,6 +45,7 @@ from patchbench.runtime.docker.engine import (
     say_to,
 )
 from patchbench.runtime.docker.obtain import Obtainer
+from patchbench.runtime.harness import ensure_harness
 from patchbench.runtime.images import ImageStore
 from patchbench.runtime.runlog import RunLogWriter
 
@@ -82,6 +83,7 @@ def _container_executor(
     )
     image = obtainer.ensure(tag["recipe"], tag["digest"])
     writer.note("image", f"{tag['image']} {tag['digest']}")
+    writer.note("sandbox", f"docker containers (network {params['docker']['network']}, writable: their own only)")
     facts = obtainer.note_facts(tag["image"], tag["digest"], saw_whole_stage=False)
     if "image_pulled" in facts:
         writer.note("image pulled", "true" if facts["image_pulled"] else "false")
@@ -89,7 +91,16 @@ def _container_executor(
         writer.note("image disk gb", facts["disk_gb"])
     token = containers.hf_token(params["container"])
     try:
-        yield ContainerExecutor(client, image.id, params=params, labels=labels, gpu_ids=gpu_ids, token=token, inputs=inputs)
+        yield ContainerExecutor(
+            client,
+            image.id,
+            params=params,
+            labels=labels,
+            gpu_ids=gpu_ids,
+            token=token,
+            harness=ensure_harness(repo, Path(params["harness_dir"]), tag["parent"]),
+            inputs=inputs,
+        )
     finally:
         sweep(connect(), labels)  # a fresh client: an interrupt may have broken the old one's connection
 
@@ -100,6 +111,9 @@ class ContainerService:
     container: Container
     url: str
     log: Path
+
+    def answers(self, path: str) -> bool:
+        return processes.answers(self.url + path)
 
     def poll(self) -> int | None:
         self.container.reload()
@@ -127,6 +141,7 @@ class ContainerExecutor:
         labels: dict[str, str],
         gpu_ids: list[str],
         token: str,
+        harness: Path,
         inputs: tuple[str, ...] = (),
     ) -> None:
         container, self._docker = params["container"], params["docker"]
@@ -134,15 +149,18 @@ class ContainerExecutor:
         self.python = params["python"]
         self.network = self._docker["network"]
         self.bind_host = "0.0.0.0" if self.network == "bridge" else "127.0.0.1"
+        self.token = token
         self.secrets: tuple[str, ...] = (token,) if token else ()
         self.request_gpus = container["request_gpus"]
         self.source_dir, self.hf_cache = container["source_dir"], container["hf_cache"]
-        self.env = containers.command_env(container, gpu_ids, isolated=self.request_gpus, token=token)
+        self.env = containers.command_env(container, gpu_ids, isolated=self.request_gpus)
         # Host files the commands read (a dataset), read-only at the same path inside.
         self.mounts = [Mount(path, path, type="bind", read_only=True) for path in inputs]
+        # The commit's pinned benchmark scripts and workload files, for the client and offline benchmarks.
+        self.harness = Mount(containers.HARNESS_MOUNT, str(harness.resolve()), type="bind", read_only=True)
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> run_stage.Service:
-        container = self._launch(argv, env, "server", self.network)
+        container = self._launch(argv, env, run_stage.SERVER, self.network)
         host = self.bind_host
         if self.network == "bridge":
             container.reload()
@@ -153,9 +171,9 @@ class ContainerExecutor:
         self, argv: list[str], env: dict[str, str], log: Path, timeout_s: float, beside: run_stage.Service | None = None
     ) -> run_stage.Ended:
         if isinstance(beside, ContainerService):  # the client shares the server's network namespace
-            container = self._launch(argv, env, "client", f"container:{beside.container.id}")
+            container = self._launch(argv, env, run_stage.CLIENT, f"container:{beside.container.id}")
         else:
-            container = self._launch(argv, env, "benchmark", self.network)
+            container = self._launch(argv, env, run_stage.BENCHMARK, self.network)
         try:
             code: int | None = container.wait(timeout=max(1, math.ceil(timeout_s)))["StatusCode"]
         except requests.exceptions.RequestException:  # the SDK's way of saying "deadline" (a read timeout)
@@ -168,19 +186,23 @@ class ContainerExecutor:
         return run_stage.Ended(code, cause=_oom(container, "benchmark") or _exec_failure(container, "benchmark"))
 
     def _launch(self, argv: list[str], env: dict[str, str], role: str, network_mode: str) -> Container:
+        """One command's container: the server in the leg's source tree (with the token it may need
+        to load the model), a client or offline benchmark in the pinned harness."""
+        measures = role != run_stage.SERVER
+        secret = containers.token_env(self.token) if role in (run_stage.SERVER, run_stage.BENCHMARK) else {}
         config = container_config(
             self.image_id,
             argv,
-            env={**self.env, **env},
+            env={**self.env, **secret, **env},
             labels={**self.labels, LABEL_ROLE: role},
-            workdir=self.source_dir,
+            workdir=containers.HARNESS_MOUNT if measures else self.source_dir,
             network_mode=network_mode,
             gpu_ids=self.gpu_ids,
             request_gpus=self.request_gpus,
             shm_size=self._docker["shm_size"],
             mem_limit=self._docker["mem_limit"],
             hf_cache=self.hf_cache,
-            mounts=self.mounts,
+            mounts=[*self.mounts, self.harness] if measures else self.mounts,
         )
         return launch(self.client, config)
 
