@@ -26,10 +26,12 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def snakemake(
+    workdir: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     # Rules call `patchbench` from PATH, as in an activated environment.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "PATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, **(env or {}), "PATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
         [SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
     )
