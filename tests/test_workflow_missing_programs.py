@@ -36,6 +36,8 @@ def tiny_suite(project, name: str, scenarios: tuple[str, ...], **settings) -> st
         "engine_package": "tinyllm",
         "serving": {"server_command": "python -m tinyllm.entrypoints.openai.api_server --model {model} --host {host} --port {port}"},
         "timeouts": {"server_start_s": 60, "benchmark_s": 120},
+        "repeats": 1,  # one round: the first failure is the leg's
+        "rounds": 1,
         **settings,
     }
     (project / f"{name}.yaml").write_text(yaml.safe_dump(suite))

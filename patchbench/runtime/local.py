@@ -52,7 +52,12 @@ LOADS_MODEL = (SERVER, BENCHMARK)
 
 
 def image_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:
-    return {"setup_command": config.get("setup_command") or "", "sandbox": config["sandbox"], "hidden": leg.hidden}
+    return {
+        "setup_command": config.get("setup_command") or "",
+        "python": config.get("python") or "",
+        "sandbox": config["sandbox"],
+        "hidden": leg.hidden,
+    }
 
 
 def run_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:

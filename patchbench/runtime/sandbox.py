@@ -128,7 +128,10 @@ def interpreter_paths(python: str) -> tuple[Path, ...]:
     user site-packages or ``PYTHONPATH``).
     """
     code = "import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))"
-    out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
+    try:
+        out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):  # no such interpreter: its command is a missing_program
+        return ()
     found = {Path(python).resolve().parent.parent, *(Path(entry).resolve() for entry in json.loads(out) if entry)}
     found = {path for path in found if path.exists()}
     return tuple(sorted(path for path in found if not any(parent in found for parent in path.parents)))

@@ -83,7 +83,10 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
     work = root / "work"
     work.mkdir()
     git(work, "init", "-q", "-b", "main")
-    (work / "app.py").write_text('print("app v1")\n')
+    (work / "app.py").write_text('print("app v1")\n')  # the engine under test: it says which it is
+    # The benchmark imports it: run from the commit's pinned harness, it finds the leg's engine on the image's path.
+    (work / "benchmarks").mkdir()
+    (work / "benchmarks" / "run_app.py").write_text("import app\n")
     (work / "health").write_text("ok\n")  # python -m http.server then answers /health
     (work / "kernel.c").write_text("int kernel(void) { return 0; }\n")
     parent = commit_all(work, "initial")

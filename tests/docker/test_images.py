@@ -12,7 +12,7 @@ import pytest
 from patchbench.results import metrics, summary
 from tests.docker.conftest import BASE_IMAGE, TEST_REPOSITORY
 
-PRINT_APP = {"benchmark_type": "latency", "argv": ["python", "app.py"]}
+PRINT_APP = {"benchmark_type": "latency", "argv": ["python", "benchmarks/run_app.py"]}
 
 
 def exists(engine, name: str) -> bool:
@@ -201,5 +201,6 @@ def test_compiled_changes_need_a_rebuild_command(suite, rebuild):
         assert "kernel.c" in tag["failure"]["evidence"]
         return
     assert tag["status"] == "ok"
-    run = suite.run(agent, {"benchmark_type": "latency", "argv": ["sh", "-c", "ls rebuilt-by-patchbench && cat kernel.c"]})
+    # The image's source tree (a benchmark runs in the pinned harness): rebuilt, with the patch.
+    run = suite.run(agent, {"benchmark_type": "latency", "argv": ["sh", "-c", "cd /opt/src && ls rebuilt-by-patchbench && cat kernel.c"]})
     assert run.outcome == "ok" and "return 1" in run.text
