@@ -42,6 +42,9 @@ GPU_UNAVAILABLE = "gpu_unavailable"
 SANDBOX_UNAVAILABLE = "sandbox_unavailable"
 MISSING_PROGRAM = "missing_program"
 
+# A finding, not a failure: the leg is measured all the same (with the pinned harness).
+TOUCHES_BENCHMARK = "touches_benchmark"
+
 CATEGORIES: dict[str, str] = {
     MISSING_PATCH: "the agent produced no (or an empty) patch for this commit",
     MISSING_PARENT_COMMIT: "the commit's parent is not recorded and not in the repository",

@@ -230,3 +230,23 @@ def test_short_commits_in_labels_match_full_ones():
     row = ctx["comparison"]["quadrants"]["rows"][0]
     assert row["labelled"] == 26
     assert seed_labels()["commit"].str.len().eq(8).all() and len(commit_id(0)) == 40
+
+
+def test_agent_code_run_unsandboxed_is_said_first_and_benchmark_edits_are_listed(tmp_path: Path):
+    table = seed_summary()
+    agents = table.index[table["variant"] == "agent"]
+    table.loc[agents, "sandbox"] = "bwrap"
+    table.loc[agents[:3], "sandbox"] = "none: bwrap is not installed (Debian/Ubuntu package: bubblewrap)"
+    edited = agents[5]
+    table.loc[edited, "findings"] = "touches_benchmark:warning"
+    md, html = report.render(table, tmp_path)
+    text = md.read_text()
+    first_screen = text.split("## Key results")[0]
+    assert "Agent code ran unsandboxed." in first_screen and "3 agent leg(s)" in first_screen
+    assert "bwrap is not installed" in first_screen
+    assert "Agent code ran unsandboxed." in html.read_text().split("<h2")[0]
+    leg = f"{table.loc[edited, 'commit'][:12]}/{table.loc[edited, 'leg']}"
+    assert f"Patches that edit the benchmark (`touches_benchmark`; measured with the commit's pinned harness all the same): `{leg}`." in text
+    confined = seed_summary().assign(sandbox="bwrap")
+    md, _ = report.render(confined, tmp_path / "confined")
+    assert "unsandboxed" not in md.read_text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable
 
-from patchbench.failures import CATEGORIES, MISSING_PARENT_COMMIT
+from patchbench.failures import CATEGORIES, MISSING_PARENT_COMMIT, TOUCHES_BENCHMARK
 from patchbench.reporting.legs import (
     Leg,
     attempted,
@@ -180,6 +180,15 @@ def repairs(legs: list[Leg]) -> list[dict[str, str]]:
             if severity == "repairable" and code != MISSING_PARENT_COMMIT:
                 rows[(commit, code)] = "repaired by a normalization rule"
     return [{"commit": c, "code": code, "how": how} for (c, code), how in sorted(rows.items())]
+
+
+def touched_benchmark(legs: list[Leg]) -> list[str]:
+    """Agent legs whose patch edits the benchmark (``touches_benchmark``): measured with the pinned harness anyway."""
+    return [
+        leg_id(leg)
+        for leg in legs
+        if any(f.partition(":")[0] == TOUCHES_BENCHMARK for f in filter(None, text(leg, "findings").split(";")))
+    ]
 
 
 def rules_fired(legs: list[Leg]) -> list[dict[str, Any]]:

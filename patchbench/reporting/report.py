@@ -59,6 +59,7 @@ def context(
         "root_causes": outcomes.root_causes(rows, has_patch),
         "repairs": outcomes.repairs(rows),
         "rules": outcomes.rules_fired(rows),
+        "touched_benchmark": outcomes.touched_benchmark(rows),
         "recommendations": advice.recommendations(rows, has_patch),
         "infrastructure": advice.infrastructure(rows),
         "detection": advice.detection(rows),

@@ -21,8 +21,6 @@ from patchbench.patches.vet import Applied, check_and_apply, compiled_sources
 from patchbench.target.revisions import read as read_revisions
 from patchbench.layout import IMAGE_TAG
 
-TOUCHES_BENCHMARK = "touches_benchmark"
-
 # Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
 Build = Callable[[dict[str, Any]], Failure | None]
 
@@ -93,4 +91,4 @@ def touched_benchmark(applied: Applied) -> list[dict[str, str]]:
         return []
     shown = ", ".join(touched[:5]) + (f" and {len(touched) - 5} more" if len(touched) > 5 else "")
     message = f"the patch changes the benchmark ({shown}); measured with the commit's pinned harness"
-    return [{"code": TOUCHES_BENCHMARK, "message": message, "severity": "warning"}]
+    return [{"code": failures.TOUCHES_BENCHMARK, "message": message, "severity": "warning"}]
