@@ -15,8 +15,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from patchbench import failures
-from patchbench.spec.command import BENCHMARK_TYPES
-from patchbench.spec.command import BENCH_SUBCOMMAND
+from patchbench.spec.command import BENCH_SUBCOMMAND, BENCHMARK_TYPES, script_path
 from patchbench import config
 from patchbench.reporting.legs import Leg, attempted, benchmark_type, first_line, number, ok, short, text
 
@@ -233,7 +232,7 @@ def detection(legs: list[Leg]) -> list[dict[str, Any]]:
     return [
         {
             "type": kind,
-            "script": f"benchmarks/benchmark_{kind}.py",
+            "script": script_path(kind),
             "subcommand": f"vllm bench {BENCH_SUBCOMMAND[kind]}",
             "primary": primary.get(kind, config.schema_default("primary_metrics").get(kind, "")),
             "commits": commits.get(kind, 0),

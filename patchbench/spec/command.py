@@ -14,6 +14,11 @@ ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # A value naming a file on its author's machine: absolute, home- or parent-relative.
 LOCAL_PATH = re.compile(r"^(?:/|~|\.\.?/)")
 SCRIPT = re.compile(r"(?:^|/)benchmark_(serving|latency|throughput)\.py$")
+
+
+def script_path(kind: str) -> str:
+    """Where a tree keeps the benchmark script of ``kind`` (vLLM's layout before ``vllm bench``)."""
+    return f"benchmarks/benchmark_{kind}.py"
 VLLM_BENCH = {"serve": "serving", "latency": "latency", "throughput": "throughput"}
 BENCH_SUBCOMMAND = {kind: sub for sub, kind in VLLM_BENCH.items()}
 

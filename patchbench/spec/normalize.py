@@ -47,6 +47,7 @@ from patchbench.spec.command import (
     VLLM_BENCH,
     find_value,
     flag_name,
+    script_path,
     split_options,
 )
 from patchbench.spec.datasets import DatasetChoice
@@ -104,7 +105,7 @@ def normalize(tokens: list[str], rules: list[dict[str, Any]]) -> Command:
             fired.append(rule["name"])
         elif rule["action"] == "script_path" and len(tokens) >= 2 and PYTHON.match(tokens[0]):
             match = SCRIPT.search(tokens[1])
-            canonical = f"benchmarks/benchmark_{match.group(1)}.py" if match else None
+            canonical = script_path(match.group(1)) if match else None
             if canonical and tokens[1] != canonical:
                 tokens[1] = canonical
                 fired.append(rule["name"])
@@ -185,7 +186,7 @@ def _apply(rule: dict[str, Any], command: Command, context: TreeContext | None) 
 def _match_target_cli(command: Command, tree: TreeFacts) -> None:
     kind = command.kind
     if command.style == "vllm-bench" and kind not in tree.bench and kind in tree.scripts:
-        command.program = ["python", f"benchmarks/benchmark_{kind}.py"]
+        command.program = ["python", script_path(kind)]
     elif command.style == "script" and kind not in tree.scripts and kind in tree.bench:
         command.program = ["vllm", "bench", BENCH_SUBCOMMAND[kind]]
 

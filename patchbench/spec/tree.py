@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from patchbench import gitops
-from patchbench.spec.command import BENCH_SUBCOMMAND, BENCHMARK_TYPES, is_flag
+from patchbench.spec.command import BENCH_SUBCOMMAND, BENCHMARK_TYPES, is_flag, script_path
 
 Read = Callable[[str], "bytes | None"]
 
@@ -248,7 +248,7 @@ def read_tree(read: Read, package: str = DEFAULT_PACKAGE) -> TreeFacts:
     tree = _Tree(read, package)
     scripts, stubs = {}, set()
     for kind in BENCHMARK_TYPES:
-        source = tree.source(f"benchmarks/benchmark_{kind}.py")
+        source = tree.source(script_path(kind))
         if source is not None and STUB_MARKER in source:
             stubs.add(kind)
         elif source is not None:
