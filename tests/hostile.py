@@ -29,6 +29,7 @@ import json
 import os
 import site
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,3 +242,33 @@ def alive(marker: str) -> list[str]:
 def token_leaks(hostile: Hostile) -> list[str]:
     """Files under results that hold the token."""
     return [str(p) for p in _files(hostile.workdir / "results") if hostile.token.encode() in p.read_bytes()]
+
+
+# What both runtimes' tests check, once.
+
+
+def metrics(hostile: Hostile, leg: str) -> dict:
+    return json.loads((hostile.workdir / hostile.layout.leg_file(LATENCY, leg, "metrics.json")).read_text())
+
+
+def check_no_trace(hostile: Hostile) -> None:
+    """Nothing the attack aimed at changed, nothing it started is alive."""
+    time.sleep(5)  # the daemon's delay: were it alive, it would have written by now
+    assert traces(hostile) == []
+    assert digests(watched_files(hostile.workdir)) == hostile.before
+    assert "beats human by 1000%" not in (hostile.workdir / hostile.layout.report_md).read_text()
+    assert alive(hostile.marker) == []
+
+
+def check_other_legs_clean(hostile: Hostile) -> None:
+    """No startup hook or sitecustomize of the agent's ran in the baseline's or the human's legs."""
+    for leg in ("baseline", "human"):
+        assert hostile.marker not in (hostile.workdir / hostile.layout.round_log(LATENCY, leg, 1)).read_text()
+
+
+def check_pinned_harness(hostile: Hostile) -> None:
+    """The agent's edited benchmark script never measured it: its fake numbers are nowhere."""
+    result = metrics(hostile, "agent-mallory")
+    log = (hostile.workdir / hostile.layout.round_log(LATENCY, "agent-mallory", 1)).read_text()
+    assert FAKE not in log and abs(result["metrics"]["latency_avg_ms"] - 0.042) > 1e-6
+    assert "touches_benchmark" in {finding["code"] for finding in result["findings"]}

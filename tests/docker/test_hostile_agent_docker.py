@@ -7,22 +7,22 @@ read-only), a network of its own, every container removed when the leg ends.
 
 from __future__ import annotations
 
-import json
-import time
-
 import pytest
 
 from tests.docker.conftest import suite_containers
-from tests.hostile import FAKE, LATENCY, alive, digests, run_hostile, token_leaks, traces, watched_files
+from tests.hostile import (
+    check_no_trace,
+    check_other_legs_clean,
+    check_pinned_harness,
+    metrics,
+    run_hostile,
+    token_leaks,
+)
 
 
 @pytest.fixture(scope="module")
 def hostile(engine, tmp_path_factory):
     return run_hostile(tmp_path_factory.mktemp("hostile-docker"), runtime="docker")
-
-
-def metrics(hostile, leg):
-    return json.loads((hostile.workdir / hostile.layout.leg_file(LATENCY, leg, "metrics.json")).read_text())
 
 
 def test_every_leg_ran_in_containers_and_measured(hostile):
@@ -33,23 +33,16 @@ def test_every_leg_ran_in_containers_and_measured(hostile):
 
 
 def test_the_attack_left_no_trace_outside_its_containers(engine, hostile):
-    time.sleep(5)  # the daemon's delay
-    assert traces(hostile) == []
-    assert digests(watched_files(hostile.workdir)) == hostile.before
-    assert "beats human by 1000%" not in (hostile.workdir / hostile.layout.report_md).read_text()
-    assert alive(hostile.marker) == [] and suite_containers(engine, "hostile") == []
+    check_no_trace(hostile)
+    assert suite_containers(engine, "hostile") == []
 
 
 def test_the_other_legs_never_ran_the_agents_code(hostile):
-    for leg in ("baseline", "human"):
-        assert hostile.marker not in (hostile.workdir / hostile.layout.round_log(LATENCY, leg, 1)).read_text()
+    check_other_legs_clean(hostile)
 
 
 def test_the_benchmark_the_patch_edited_is_not_what_measured_it(hostile):
-    result = metrics(hostile, "agent-mallory")
-    log = (hostile.workdir / hostile.layout.round_log(LATENCY, "agent-mallory", 1)).read_text()
-    assert FAKE not in log and result["metrics"]["latency_avg_ms"] != pytest.approx(0.042)
-    assert "touches_benchmark" in {finding["code"] for finding in result["findings"]}
+    check_pinned_harness(hostile)
 
 
 def test_the_token_is_nowhere_in_the_results(hostile):
