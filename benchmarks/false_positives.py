@@ -33,7 +33,7 @@ FALSE = ("beats", "worse")
 def run_suite(workdir: Path, suite: str, seed: int, repeats: int, rounds: int) -> list[dict[str, str]]:
     config = workdir / f"{suite}.yaml"
     config.write_text(
-        f"suite: {suite}\nrepo: builtin:demo\ncommits: demo/commits.csv\n"
+        f"suite: {suite}\nrepo: builtin:demo\ncommits: demo/commits.csv\nengine_package: tinyllm\n"
         "agents:\n  - {name: ident, patches: demo/agents/ident}\n"
         f"aa: true\nrepeats: {repeats}\nrounds: {rounds}\nseed: {seed}\n"
         "serving:\n  server_command: python -m tinyllm.entrypoints.openai.api_server --model {model} --host {host} --port {port}\n"
