@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     from patchbench.artifacts import FormatError
     from patchbench.config import ConfigError
     from patchbench.plan.commits import CommitTableError
-    from patchbench.results.summary import SummaryError
+    from patchbench.results import SummaryError
     from patchbench.sources.kinds import SourceError
     from patchbench.gitops import GitError
     from patchbench.spec.datasets import DatasetError

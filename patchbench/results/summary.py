@@ -18,6 +18,7 @@ import pandas as pd
 from patchbench import artifacts, config
 from patchbench.layout import METRICS
 from patchbench.plan.legs import Leg
+from patchbench.results import SummaryError
 from patchbench.results.stats import Comparison, compare_samples
 
 # How each leg compares with each reference leg; ``{ref}`` is baseline or human.
@@ -177,10 +178,6 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def load_results(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
     return [artifacts.read_artifact(p, METRICS) for p in paths]
-
-
-class SummaryError(ValueError):
-    """A summary that cannot be read; the message names the file and what is missing."""
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:
