@@ -10,6 +10,7 @@ says on its own how it was judged.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -55,6 +56,7 @@ LEG_COLUMNS = [
     "attempt",
     "started",
     "finished",
+    "gpu_busy_s",
 ]
 # What a summary needs to be read at all (a summary made elsewhere may lack the rest: see complete()).
 REQUIRED_COLUMNS = ("commit", "variant", "status", "benchmark_type")
@@ -115,12 +117,23 @@ def leg_rows(
             attempt=provenance.get("attempt", 1),
             started=provenance.get("started") or "",
             finished=provenance.get("finished") or "",
+            gpu_busy_s=gpu_busy_s(result.get("rounds", [])),
             **result["metrics"],
         )
         row.update(_image_columns(provenance.get("image") or {}))
         rows.append(row)
     compare(rows, verdict or config.schema_default("verdict"))
     return rows
+
+
+def gpu_busy_s(rounds: list[dict[str, Any]]) -> float | None:
+    """Seconds the leg's run jobs ran (each round from its start to its end); None when no round has both times."""
+    spans = [
+        (datetime.fromisoformat(r["finished"]) - datetime.fromisoformat(r["started"])).total_seconds()
+        for r in rounds
+        if r.get("started") and r.get("finished")
+    ]
+    return round(sum(spans), 3) if spans else None
 
 
 def compare(rows: list[dict[str, Any]], verdict: dict[str, float]) -> None:
