@@ -15,6 +15,7 @@ of it.
         worktrees/<commit>/<leg>/                the local runtime's working copies
         logs/<stage>/…                           one log per job
         .gpus/, .<runtime>/                      GPU leases, container runtimes' state
+        .schedule.json                           when image jobs may begin (runtime.lookahead)
         summary.csv, report.md, report.html, plots/
 """
 
@@ -82,6 +83,10 @@ class Layout:
 
     def runtime_state(self, runtime: str) -> str:
         return f"{self.base}/.{runtime}"
+
+    @property
+    def schedule(self) -> str:
+        return f"{self.base}/.schedule.json"
 
     # what the suite ends with
     @property
