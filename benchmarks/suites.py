@@ -14,6 +14,8 @@ def copy_workflow(dest: Path) -> None:
         source = ROOT / name
         if source.exists():
             (shutil.copytree if source.is_dir() else shutil.copy)(source, dest / name)
+    # The rules validate the config against the package's schema, beside them.
+    (dest / "patchbench").symlink_to(ROOT / "patchbench")
 
 
 def generate_suite(dest: Path, commits: int, agents: int) -> Path:
