@@ -40,10 +40,13 @@ SUITE = Layout(PLAN.suite)
 # that holds the core and the GPU, at most prepare.parallel at once (a resource
 # declared here, so the plain `--cores 1 --resources gpu=1` bounds them too).
 # How far ahead of the GPU they go is the image job's own wait (runtime.lookahead),
-# read from the schedule file; jobs learn its path from the environment.
+# read from the schedule file that write_schedule() leaves when the run starts;
+# jobs, here or on a cluster node, learn its path from the environment.
 workflow.register_resource("prepare", config["prepare"]["parallel"])
 os.environ[lookahead.ENV] = SUITE.schedule
-if workflow.is_main_process and not workflow.dryrun:
+
+
+def write_schedule():
     lookahead.write(SUITE.schedule, PLAN.schedule())
 
 

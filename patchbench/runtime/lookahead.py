@@ -15,10 +15,15 @@ a GPU lease): nothing is then running that would bring the turn, because a job
 upstream of those runs failed or the invocation asked for images only, and
 preparing beats waiting forever.
 
+The docker runtime's image stage waits the same way, with the same end, for
+room within ``docker.disk_budget_gb`` before it pulls or builds an image ahead
+of the GPU (``docker.obtain``).
+
 The workflow writes the schedule (the lookahead, the running commits' folders
-in the order the GPU takes them, where the GPU leases are) at start-up and
-names the file in ``PATCHBENCH_SCHEDULE``; a stage run by hand, without it,
-never waits. None of this is a rule's param, so changing it reruns nothing.
+in the order the GPU takes them, where the GPU leases are, the disk budget) at
+start-up and names the file in ``PATCHBENCH_SCHEDULE``; a stage run by hand,
+without it, never waits. None of this is a rule's param, so changing it
+reruns nothing.
 
 Preparation runs at the lowest CPU and I/O priority (nice 19, the idle I/O
 class): the setup command and git inherit it and yield to a benchmark on the
@@ -39,13 +44,14 @@ from typing import Any, Callable
 import psutil
 
 from patchbench import artifacts
+from patchbench.layout import ROUNDS, RUN_LOG
 from patchbench.runtime.run import now
 
 ENV = "PATCHBENCH_SCHEDULE"
 IDLE_S = 30.0  # longer than the gap between two runs, or a burst of preparation jobs on the core
 POLL_S = 1.0
 LOWEST_NICE = 19
-RUN_LOGS = ("run.log", "run.log.partial")
+RUN_LOGS = (RUN_LOG, RUN_LOG + ".partial")  # a round's log, complete or in progress (runlog.RunLogWriter)
 
 Say = Callable[[str], None]
 
@@ -103,7 +109,7 @@ def started(commit_dir: str | Path) -> bool:
     if not legs.is_dir():
         return False
     for leg in os.scandir(legs):
-        rounds = Path(leg.path) / "rounds"
+        rounds = Path(leg.path) / ROUNDS
         if leg.is_dir() and rounds.is_dir():
             for round_dir in os.scandir(rounds):
                 if any(Path(round_dir.path, name).exists() for name in RUN_LOGS):
