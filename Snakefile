@@ -15,6 +15,7 @@ gc.disable()
 onstart:
     gc.freeze()  # the DAG lives as long as the run: keep later collections off it
     gc.enable()
+    write_schedule()  # when image jobs may begin (rules/common.smk)
 
 
 # The demo suite runs when no suite is named. Snakemake would merge a

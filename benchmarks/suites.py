@@ -9,11 +9,14 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ("Snakefile", "rules", "config", "profiles", "report", "envs", "patchbench")  # the schema ships in the package
 
 
-def copy_workflow(dest: Path) -> None:
+def copy_workflow(dest: Path, root: Path = ROOT) -> None:
+    """The workflow of the checkout ``root`` (this one by default) into ``dest``."""
     for name in WORKFLOW:
-        source = ROOT / name
+        source = root / name
         if source.exists():
             (shutil.copytree if source.is_dir() else shutil.copy)(source, dest / name)
+    # The rules validate the config against the package's schema, beside them.
+    (dest / "patchbench").symlink_to(root / "patchbench")
 
 
 def generate_suite(dest: Path, commits: int, agents: int) -> Path:

@@ -92,7 +92,13 @@ def _runtime(name: str) -> Any:
 
 
 def cmd_leg_image(args: argparse.Namespace) -> int:
+    from patchbench.runtime import lookahead
+
     runtime = _runtime(args.params["runtime"])
+    # Beside a benchmark: yield the CPU and the disk to it, and wait for this commit's turn.
+    lookahead.lower_priority()
+    with open(args.log, "a", encoding="utf-8") as log:
+        lookahead.wait_turn(lookahead.current(), args.out.parent.parent, say=lambda line: print(line, file=log, flush=True))
     runtime.prepare(
         args.params,
         repo=args.repo,
@@ -264,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     from patchbench.artifacts import FormatError
     from patchbench.config import ConfigError
     from patchbench.plan.commits import CommitTableError
-    from patchbench.results.summary import SummaryError
+    from patchbench.results import SummaryError
     from patchbench.sources.kinds import SourceError
     from patchbench.gitops import GitError
     from patchbench.spec.datasets import DatasetError

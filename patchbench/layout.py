@@ -16,6 +16,7 @@ of it.
         harness/<commit>/                        the benchmark scripts every leg of the commit runs
         logs/<stage>/…                           one log per job
         .gpus/, .<runtime>/                      GPU leases, container runtimes' state
+        .schedule.json                           when image jobs may begin (runtime.lookahead)
         summary.csv, report.md, report.html, plots/
 """
 
@@ -87,6 +88,10 @@ class Layout:
 
     def runtime_state(self, runtime: str) -> str:
         return f"{self.base}/.{runtime}"
+
+    @property
+    def schedule(self) -> str:
+        return f"{self.base}/.schedule.json"
 
     # what the suite ends with
     @property

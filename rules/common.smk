@@ -1,5 +1,6 @@
 import inspect
 import json
+import os
 import sys
 
 from snakemake.common import overwrite_function_params
@@ -13,6 +14,7 @@ from patchbench.plan import legs
 from patchbench.plan.legs import Leg
 from patchbench.plan.suite import plan_suite
 from patchbench.results import retry
+from patchbench.runtime import lookahead
 
 min_version("9.0")
 
@@ -32,6 +34,20 @@ LEGS = PLAN.legs()
 # Rules name their files with wildcards; input functions name one suite's files.
 PATHS = Layout("{suite}")
 SUITE = Layout(PLAN.suite)
+
+
+# Image jobs take no core (threads: 0): Snakemake starts them beside the run job
+# that holds the core and the GPU, at most prepare.parallel at once (a resource
+# declared here, so the plain `--cores 1 --resources gpu=1` bounds them too).
+# How far ahead of the GPU they go is the image job's own wait (runtime.lookahead),
+# read from the schedule file that write_schedule() leaves when the run starts;
+# jobs, here or on a cluster node, learn its path from the environment.
+workflow.register_resource("prepare", config["prepare"]["parallel"])
+os.environ[lookahead.ENV] = SUITE.schedule
+
+
+def write_schedule():
+    lookahead.write(SUITE.schedule, PLAN.schedule())
 
 
 wildcard_constraints:
@@ -157,6 +173,11 @@ def runnable(spec):
 @per_job
 def run_priority(wildcards):
     return PLAN.run_priority(leg_of(wildcards), int(wildcards.round))
+
+
+@per_job
+def prepare_priority(wildcards):
+    return PLAN.prepare_priority(wildcards.commit)
 
 
 @per_job

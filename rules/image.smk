@@ -7,8 +7,14 @@ rule image:
         PATHS.leg_file("{commit}", "{leg}", layout.IMAGE_TAG),
     log:
         PATHS.log("image", "{commit}", "{leg}"),
+    # Beside the run that holds the core and the GPU (see common.smk): no core,
+    # one of the prepare.parallel slots, the earliest commits first.
+    priority: prepare_priority
     conda:
         "../envs/patchbench.yaml"
+    threads: 0
+    resources:
+        prepare=1,
     params:
         leg=image_params,
         # The shared clone; ready before any revisions.json.

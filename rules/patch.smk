@@ -7,6 +7,8 @@ rule patch:
         PATHS.leg_file("{commit}", "{leg}", layout.PATCH),
     log:
         PATHS.log("patch", "{commit}", "{leg}"),
+    # Just above the runs of the commit lookahead + 1 before this one (plan.suite).
+    priority: prepare_priority
     localrule: True
     conda:
         "../envs/patchbench.yaml"

@@ -6,6 +6,8 @@ rule revisions:
         PATHS.commit_file("{commit}", layout.REVISIONS),
     log:
         PATHS.log("revisions", "{commit}"),
+    # Just above the runs of the commit lookahead + 1 before this one (plan.suite).
+    priority: prepare_priority
     localrule: True
     conda:
         "../envs/patchbench.yaml"

@@ -8,8 +8,8 @@ rule run:
     log:
         PATHS.log("run", "{commit}", "{leg}", "{round}"),
     # Commits in table order, each commit's rounds in turn, a round's legs in
-    # its shuffled order; above the image jobs: with the docker runtime, an
-    # image occupies the disk until the legs that need it have run.
+    # its shuffled order; the preparation of the commit lookahead + 1 ahead
+    # comes just before each commit's runs (plan.suite).
     priority: run_priority
     conda:
         "../envs/patchbench.yaml"

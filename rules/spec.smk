@@ -6,6 +6,8 @@ rule spec:
         PATHS.commit_file("{commit}", layout.SPEC),
     log:
         PATHS.log("spec", "{commit}"),
+    # Just above the runs of the commit lookahead + 1 before this one (plan.suite).
+    priority: prepare_priority
     localrule: True
     conda:
         "../envs/patchbench.yaml"

@@ -27,6 +27,7 @@ OPTIONAL = [
     "attempt",
     "started",
     "finished",
+    "gpu_busy_s",
 ]
 
 
@@ -73,7 +74,8 @@ def test_summary_without_optional_columns(tmp_path: Path):
     assert "| trae-gpt5 | 96 | 67 | 69.8% |  |" in text
     assert "Missing patches of **trae-gpt5** (29)" in text
     assert "| wall time (first leg started to last leg finished) | not recorded |" in text
-    assert "| GPU-busy time (sum of the runs of the 0 legs that ran) | not recorded |" in text
+    assert "| GPU-busy time (sum of the run jobs of the 0 legs that ran) | not recorded |" in text
+    assert "| wall time / GPU-busy time (1.00: the GPU never waited) | not recorded |" in text
     assert "No normalization rule fired." in text
 
 

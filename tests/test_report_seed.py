@@ -130,6 +130,8 @@ def leg_result(i: int, position: int, variant: str, agent: str, outcome: str, va
         "samples": [{"metrics": {metric: value * s}} for s in SPREAD] if outcome == "ok" else [],
         "patch_source": {"source": f"trajectories:{agent}"} if agent and outcome != "missing_patch" else None,
         "provenance": {"started": started.isoformat(), "finished": finished.isoformat(), "image": {}},
+        # One round; a leg skipped before anything ran has none.
+        "rounds": [] if status == "skipped" else [{"round": 1, "started": started.isoformat(), "finished": finished.isoformat()}],
     }
 
 
@@ -312,7 +314,8 @@ def test_infrastructure(rendered):
     # First start T0, last finish: commit 95's agent-c leg, 600*95 + 120*4 + 100 s = 15:59:40 later.
     assert "| wall time (first leg started to last leg finished) | 15:59:40 |" in md
     # 371 legs ran for 100 s: baseline and human on 80 commits, trae-gpt5 on 51, agent-b and agent-c on 80 each.
-    assert "| GPU-busy time (sum of the runs of the 371 legs that ran) | 10:18:20 |" in md
+    assert "| GPU-busy time (sum of the run jobs of the 371 legs that ran) | 10:18:20 |" in md
+    assert "| wall time / GPU-busy time (1.00: the GPU never waited) | 1.55 |" in md  # 57,580 s / 37,100 s
     assert "| images pulled | not recorded |" in md
     assert "| peak disk | not recorded |" in md
 

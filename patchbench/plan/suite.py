@@ -23,6 +23,7 @@ from patchbench.failures import Failure
 from patchbench import runtime as runtimes
 from patchbench.layout import Layout
 from patchbench.runtime import PlannedLeg
+from patchbench.runtime.lookahead import Schedule
 from patchbench.plan.legs import Leg
 from patchbench.plan.lint import Finding, Linted, blocking, lint_record
 from patchbench.spec.command import find_value
@@ -63,7 +64,7 @@ class SuitePlan:
     config: dict[str, Any]
     commits: dict[str, CommitPlan]
     patch_choices: dict[str, dict[str, PatchChoice]]  # agent -> commit -> which patch, from where
-    _priority_cache: dict[tuple[str, str, int], int] | None = field(default=None, repr=False, compare=False)
+    _priority_cache: dict[tuple[str, ...], int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def layout(self) -> Layout:
@@ -97,16 +98,47 @@ class SuitePlan:
     def run_priority(self, leg: Leg, round_number: int) -> int:
         """Snakemake's priority of a run job: commits in table order, each commit's rounds in
         turn, the legs of a round in its shuffled order (the GPU takes the highest ready job)."""
-        return self._priorities().get((leg.commit, leg.name, round_number), 0)
+        return self._priorities().get((leg.commit, leg.name, str(round_number)), 0)
 
-    def _priorities(self) -> dict[tuple[str, str, int], int]:
+    @property
+    def lookahead(self) -> int:
+        """How many commits ahead of the GPU images are prepared (config ``prepare.lookahead``)."""
+        return int(self.config["prepare"]["lookahead"])
+
+    def running_commits(self) -> list[str]:
+        """The commits with a leg that runs, in table order: the order the GPU takes them."""
+        return [c for c in self.commits if any(self.skip(leg) is None for leg in self.commit_legs(c))]
+
+    def schedule(self) -> Schedule:
+        """What image jobs read to find their turn (``runtime.lookahead``)."""
+        dirs = tuple(self.layout.commit_dir(commit) for commit in self.running_commits())
+        return Schedule(self.lookahead, dirs, self.layout.gpu_locks, self.config["docker"]["disk_budget_gb"])
+
+    def prepare_priority(self, commit: str) -> int:
+        """Snakemake's priority of a commit's preparation jobs (revisions, spec, patch, image).
+
+        The single core goes to the highest ready job, so the cheap preparation jobs of a
+        commit are placed just above the runs of the commit ``lookahead + 1`` before it:
+        they run when the GPU reaches that commit, one commit before the image jobs may
+        start (``runtime.lookahead``), and never push all of a large suite's small jobs
+        ahead of the first run. Image jobs take no core; among themselves this priority
+        hands the preparation slots to the earliest commits first.
+        """
+        return self._priorities().get((commit,), 0)
+
+    def _priorities(self) -> dict[tuple[str, ...], int]:
+        """One order of every prioritized job: ``(commit,)`` for a commit's preparation,
+        ``(commit, leg, round)`` for a run; the first gets the highest priority."""
         if self._priority_cache is None:
-            order = [
-                (commit, leg.name, number)
-                for commit in self.commits
-                for number in range(1, self.rounds + 1)
-                for leg in self.round_order(commit, number)
-            ]
+            running, lead = self.running_commits(), self.lookahead + 1
+            order: list[tuple[str, ...]] = [(commit,) for commit in running[:lead]]
+            for index, commit in enumerate(running):
+                order += [(ahead,) for ahead in running[index + lead : index + lead + 1]]
+                order += [
+                    (commit, leg.name, str(number))
+                    for number in range(1, self.rounds + 1)
+                    for leg in self.round_order(commit, number)
+                ]
             self._priority_cache = {key: len(order) - rank for rank, key in enumerate(order)}
         return self._priority_cache
 

@@ -2,8 +2,9 @@
 
 Recommendations appear only when the data calls for them: each failure
 category that an action can cure names the commits (or agent patches) it hit.
-Infrastructure figures come from the summary's timestamps; figures it does not
-record (images pulled, peak disk) say so instead of showing a number.
+Infrastructure figures come from the summary's timestamps and the run jobs' own
+times; figures it does not record (images pulled, peak disk, GPU-busy time in a
+summary made before it was recorded) say so instead of showing a number.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from patchbench.reporting.legs import Leg, attempted, benchmark_type, first_line
 NOT_RECORDED = "not recorded"
 # Optional summary columns the container runtime may record.
 IMAGE_COLUMN, IMAGE_PULLED_COLUMN, DISK_PEAK_COLUMN = "image", "image_pulled", "disk_peak_gb"
+GPU_BUSY_COLUMN = "gpu_busy_s"  # the leg's run jobs' seconds; summaries before it have none
 
 
 @dataclass(frozen=True)
@@ -181,24 +183,27 @@ def _retryable(legs: list[Leg], has_patch: Callable[[Leg], bool]) -> dict[str, A
 
 
 def infrastructure(legs: list[Leg]) -> dict[str, Any]:
-    """Wall time, benchmark (GPU-busy) time, images pulled and peak disk, or "not recorded"."""
+    """Wall time (first run started to last run finished), GPU-busy time (the run jobs' own
+    times, the summary's ``gpu_busy_s``) and their ratio, images pulled and peak disk, or
+    "not recorded" for each figure the summary does not hold."""
     times = pd.DataFrame(
         {
             "started": pd.to_datetime([text(leg, "started") or None for leg in legs], utc=True, errors="coerce"),
             "finished": pd.to_datetime([text(leg, "finished") or None for leg in legs], utc=True, errors="coerce"),
-            "ran": [leg.get("status") != "skipped" for leg in legs],
         }
     )
     known = times.dropna(subset=["started", "finished"])
-    run = (known["finished"] - known["started"]).dt.total_seconds()[known["ran"]]
-    run = run[run > 0]
     wall = (known["finished"].max() - known["started"].min()).total_seconds() if len(known) else None
+    busy = [number(leg, GPU_BUSY_COLUMN) for leg in legs if leg.get("status") != "skipped"]
+    ran = [seconds for seconds in busy if seconds]
+    gpu_busy = sum(ran) if any(GPU_BUSY_COLUMN in leg for leg in legs) else None
     return {
         "first_started": known["started"].min().isoformat() if len(known) else NOT_RECORDED,
         "last_finished": known["finished"].max().isoformat() if len(known) else NOT_RECORDED,
         "wall_time": duration(wall),
-        "gpu_busy": duration(float(run.sum())) if len(known) else NOT_RECORDED,
-        "legs_ran": int(len(run)),
+        "gpu_busy": duration(gpu_busy),
+        "wall_per_gpu_busy": f"{wall / gpu_busy:.2f}" if wall and gpu_busy else NOT_RECORDED,
+        "legs_ran": len(ran),
         "retried": sum((number(leg, "attempt") or 1) > 1 for leg in legs),
         "images_pulled": _images_pulled(legs),
         "peak_disk": _peak_disk(legs),

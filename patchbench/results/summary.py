@@ -10,6 +10,7 @@ says on its own how it was judged.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,6 +19,7 @@ import pandas as pd
 from patchbench import artifacts, config
 from patchbench.layout import METRICS
 from patchbench.plan.legs import Leg
+from patchbench.results import SummaryError
 from patchbench.results.stats import Comparison, compare_samples
 
 # How each leg compares with each reference leg; ``{ref}`` is baseline or human.
@@ -55,6 +57,7 @@ LEG_COLUMNS = [
     "attempt",
     "started",
     "finished",
+    "gpu_busy_s",
 ]
 # What a summary needs to be read at all (a summary made elsewhere may lack the rest: see complete()).
 REQUIRED_COLUMNS = ("commit", "variant", "status", "benchmark_type")
@@ -116,12 +119,23 @@ def leg_rows(
             attempt=provenance.get("attempt", 1),
             started=provenance.get("started") or "",
             finished=provenance.get("finished") or "",
+            gpu_busy_s=gpu_busy_s(result.get("rounds", [])),
             **result["metrics"],
         )
         row.update(_image_columns(provenance.get("image") or {}))
         rows.append(row)
     compare(rows, verdict or config.schema_default("verdict"))
     return rows
+
+
+def gpu_busy_s(rounds: list[dict[str, Any]]) -> float | None:
+    """Seconds the leg's run jobs ran (each round from its start to its end); None when no round has both times."""
+    spans = [
+        (datetime.fromisoformat(r["finished"]) - datetime.fromisoformat(r["started"])).total_seconds()
+        for r in rounds
+        if r.get("started") and r.get("finished")
+    ]
+    return round(sum(spans), 3) if spans else None
 
 
 def compare(rows: list[dict[str, Any]], verdict: dict[str, float]) -> None:
@@ -179,10 +193,6 @@ def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def load_results(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
     return [artifacts.read_artifact(p, METRICS) for p in paths]
-
-
-class SummaryError(ValueError):
-    """A summary that cannot be read; the message names the file and what is missing."""
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:

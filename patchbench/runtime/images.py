@@ -12,8 +12,10 @@ Disk: a suite remembers which images it brought onto the host (pulled or
 built) in ``results/<suite>/.docker/images.json`` with the legs still to run
 from each. Once none is left an image may go (beyond ``disk_budget_gb``, least
 recently used first); images that were on the host before are never in that
-record, so never removed. The record is changed under an ``fcntl`` lock: legs
-run in parallel processes.
+record, so never removed. The same budget bounds the images prepared ahead of
+the GPU (those only commits not yet started wait for): a pull or build ahead
+reserves its room first, or waits. The record is changed under an ``fcntl``
+lock: legs run in parallel processes.
 
 What a leg's image stage saw (did it pull, how many GB the suite's images took
 once its image was ready) is kept apart, in ``legs/<commit>/<leg>.json`` of
@@ -30,7 +32,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from patchbench import artifacts
 
@@ -84,9 +86,11 @@ def owned(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return state.setdefault("images", {})
 
 
-def record(state: dict[str, Any], name: str, image_id: str, when: float) -> None:
-    """``name`` was pulled or built by this suite (``image_id`` is what the name pointed at)."""
-    owned(state)[name] = {"id": image_id, "users": [], "last_used": when}
+def record(state: dict[str, Any], name: str, image_id: str, when: float, *, derived: bool = False) -> None:
+    """``name`` was pulled, built or (``derived``: a layer on another image) derived by this
+    suite (``image_id`` is what the name pointed at); a room reserved for it is taken."""
+    owned(state)[name] = {"id": image_id, "users": [], "last_used": when, "derived": derived}
+    reserved(state).pop(name, None)
 
 
 def claim(state: dict[str, Any], name: str, users: list[str], me: str | None, when: float) -> None:
@@ -114,6 +118,51 @@ def release(state: dict[str, Any], me: str, when: float) -> bool:
             entry["last_used"] = when
             released = True
     return released
+
+
+def reserved(state: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Pulls and builds under way ahead of the GPU: name -> the bytes counted for it and the pid pulling it."""
+    return state.setdefault("reserved", {})
+
+
+def ahead_bytes(state: dict[str, Any], sizes: dict[str, int], started: Callable[[str], bool]) -> int:
+    """Bytes of the images prepared ahead of the GPU: the suite's pulled or built images that only
+    run jobs of commits not yet started wait for, and the pulls and builds under way.
+
+    Derived images are a layer on one of those (counted whole, they would count a base twice);
+    an image a started commit waits for is in use.
+    """
+    waiting = [
+        name
+        for name, entry in owned(state).items()
+        if not entry.get("derived") and entry["users"] and not any(started(commit_of(u)) for u in entry["users"])
+    ]
+    return sum(sizes.get(name, 0) for name in waiting) + sum(r["bytes"] for r in reserved(state).values())
+
+
+def reserve_room(
+    state: dict[str, Any], name: str, sizes: dict[str, int], budget_bytes: int, started: Callable[[str], bool], pid: int
+) -> bool:
+    """Whether ``name`` may be pulled or built now, ahead of the GPU; if so its room is reserved.
+
+    Its size is not known before it arrives: it is counted as the largest image the suite
+    holds (all of a campaign's images are alike), so the first one always fits.
+    """
+    estimate = max(sizes.values(), default=0)
+    if ahead_bytes(state, sizes, started) + estimate > budget_bytes:
+        return False
+    reserved(state)[name] = {"bytes": estimate, "pid": pid}
+    return True
+
+
+def drop_reservations(state: dict[str, Any], keep: Callable[[dict[str, int]], bool]) -> None:
+    """Forget the reservations ``keep`` rejects (a pull that failed, or whose process is gone)."""
+    state["reserved"] = {name: r for name, r in reserved(state).items() if keep(r)}
+
+
+def commit_of(run_id: str) -> str:
+    """The commit of a run job ``<commit>/<leg>/<round>``."""
+    return run_id.split("/", 1)[0]
 
 
 def held_gb(sizes: dict[str, int]) -> float:
@@ -188,9 +237,9 @@ class ImageStore:
         with self.state() as state:
             claim(state, name, users, me, time.time())
 
-    def record(self, name: str, image_id: str, users: list[str], me: str | None) -> None:
+    def record(self, name: str, image_id: str, users: list[str], me: str | None, *, derived: bool = False) -> None:
         with self.state() as state:
-            record(state, name, image_id, time.time())
+            record(state, name, image_id, time.time(), derived=derived)
             claim(state, name, users, me, time.time())
 
     def release(self, me: str) -> bool:

@@ -76,12 +76,13 @@ def _ancestors() -> list[int]:
 
 def _watch_ancestors(pids: list[int], stop_watching: threading.Event) -> None:
     while not stop_watching.wait(WATCH_INTERVAL_S):
-        if any(not _exists(pid) for pid in pids):
+        if any(not alive(pid) for pid in pids):
             os.kill(os.getpid(), signal.SIGTERM)
             return
 
 
-def _exists(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process of this id exists (on this host)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

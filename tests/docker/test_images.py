@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -204,3 +205,42 @@ def test_compiled_changes_need_a_rebuild_command(suite, rebuild):
     # The image's source tree (a benchmark runs in the pinned harness): rebuilt, with the patch.
     run = suite.run(agent, {"benchmark_type": "latency", "argv": ["sh", "-c", "cd /opt/src && ls rebuilt-by-patchbench && cat kernel.c"]})
     assert run.outcome == "ok" and "return 1" in run.text
+
+
+def test_an_image_ahead_of_the_gpu_waits_for_room_within_the_disk_budget(engine, suite, monkeypatch):
+    """With the workflow's schedule: a build for a commit the GPU has not started waits while the
+    images prepared ahead, with it, would exceed docker.disk_budget_gb, and goes once there is room."""
+    from patchbench.runtime import lookahead
+    from patchbench.runtime.images import ImageStore
+
+    human = suite.leg("human")
+    earlier = "e" * 40  # the commit before this one in the schedule; its image waits for its runs
+    waiting = f"{TEST_REPOSITORY}/{suite.name}:earlier"
+    engine.images.get(BASE_IMAGE).tag(waiting)
+    store = ImageStore(Path(suite.layout.runtime_state("docker")))
+    store.record(waiting, engine.images.get(waiting).id, [f"{earlier}/baseline/1"], me=None)
+    size = engine.images.get(waiting).attrs["Size"]
+    # Its turn has come (lookahead 2); room for one image ahead, not two: "earlier"'s image must first come into use.
+    dirs = (suite.layout.commit_dir(earlier), suite.layout.commit_dir(suite.target.commit))
+    schedule = lookahead.Schedule(2, dirs, suite.layout.gpu_locks, disk_budget_gb=1.5 * size / 1e9, idle_s=600)
+    lookahead.write(suite.layout.schedule, schedule)
+    monkeypatch.setenv(lookahead.ENV, suite.layout.schedule)
+    its_round = Path(suite.layout.round_log(earlier, "baseline", 1)).with_name("run.log.partial")
+
+    def earlier_starts() -> None:
+        its_round.parent.mkdir(parents=True)
+        its_round.write_text("")
+
+    began = time.monotonic()
+    timer = threading.Timer(3, earlier_starts)
+    timer.start()
+    try:
+        tag = suite.prepare(human)
+    finally:
+        timer.cancel()
+    assert tag["status"] == "ok" and time.monotonic() - began >= 3
+    log = suite.image_log(human)
+    assert "for room within docker.disk_budget_gb before preparing" in log
+    assert log.index("prepare: began") < log.index("waited")  # its turn came at once, its room later
+    assert json.loads(Path(suite.layout.runtime_state("docker"), "images.json").read_text())["reserved"] == {}
+    suite.run(human, PRINT_APP)

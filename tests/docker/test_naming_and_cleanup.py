@@ -111,3 +111,39 @@ def test_docker_params_carry_the_image_users_and_no_secret(monkeypatch):
     assert "hf_secret_value" not in repr(run) + repr(baseline)
     local = dict(suite, runtime="local")
     assert "docker" not in plan_suite(local, base_dir=REPO_ROOT, gpu_limit=1).run_params(Leg(commit, "baseline"), 1)
+
+
+def test_images_prepared_ahead_are_those_only_unstarted_commits_wait_for():
+    state: dict = {}
+    sizes = {"running": 10, "next": 10, "after": 10, "derived": 10, "idle": 10}
+    for name in sizes:
+        images.record(state, name, "id-" + name, when=1, derived=name == "derived")
+    images.claim(state, "running", ["c1/baseline/1", "c1/agent-a/1"], me=None, when=1)
+    images.claim(state, "next", ["c2/baseline/1", "c1/human/2"], me=None, when=1)  # c1 runs: in use
+    images.claim(state, "after", ["c3/human/1"], me=None, when=1)
+    images.claim(state, "derived", ["c3/agent-a/1"], me=None, when=1)  # a layer on c3's baseline
+    started = {"c1"}.__contains__
+    assert images.ahead_bytes(state, sizes, started) == 10  # "after" alone
+    # A pull ahead reserves room for the largest image the suite holds, and counts from then on.
+    assert images.reserve_room(state, "c4-img", sizes, budget_bytes=20, started=started, pid=7)
+    assert images.ahead_bytes(state, sizes, started) == 20
+    assert not images.reserve_room(state, "c5-img", sizes, budget_bytes=20, started=started, pid=8)
+    # Recording the image takes its reservation; a reservation of a process that is gone is dropped.
+    images.record(state, "c4-img", "id-c4", when=2)
+    assert images.reserved(state) == {}
+    images.reserve_room(state, "c5-img", sizes, budget_bytes=40, started=started, pid=8)
+    images.drop_reservations(state, lambda reservation: reservation["pid"] != 8)
+    assert images.reserved(state) == {}
+
+
+def test_the_first_image_ahead_always_fits_even_a_zero_budget():
+    state: dict = {}
+    assert images.reserve_room(state, "img", {}, budget_bytes=0, started=lambda commit: False, pid=1)
+    assert not images.reserve_room(state, "other", {"img": 5}, budget_bytes=0, started=lambda commit: False, pid=1)
+
+
+def test_building_and_deriving_containers_yield_the_cpu():
+    shares = container_config("img", ["git", "apply"], env={}, labels={}, workdir="/src", network_mode="none", cpu_shares=2)
+    assert shares["cpu_shares"] == 2
+    plain = container_config("img", ["python3"], env={}, labels={}, workdir="/src", network_mode="none")
+    assert "cpu_shares" not in plain  # a benchmark's container keeps the engine's default weight

@@ -104,7 +104,7 @@ def test_image_columns_only_when_a_runtime_recorded_them():
     assert not {"image", "image_pulled", "disk_peak_gb"} & set(rows["agent-a"])
     df = frame(list(rows.values()))
     columns = list(df.columns)
-    assert columns[columns.index("finished") + 1 : columns.index("finished") + 4] == ["image", "image_pulled", "disk_peak_gb"]
+    assert columns[columns.index("gpu_busy_s") + 1 : columns.index("gpu_busy_s") + 4] == ["image", "image_pulled", "disk_peak_gb"]
     assert math.isnan(df.set_index("leg").loc["agent-a", "disk_peak_gb"])
     spine = frame(leg_rows([result("baseline"), result("human")]))
     assert not {"image", "image_pulled", "disk_peak_gb"} & set(spine.columns)  # local runs: the columns are absent
@@ -146,3 +146,17 @@ def test_a_summary_without_a_required_column_names_it(tmp_path):
     pd.DataFrame({"commit": ["a1"], "variant": ["baseline"], "benchmark_type": ["latency"]}).to_csv(path, index=False)
     with pytest.raises(SummaryError, match="no 'status' column"):
         read_summary(path)
+
+
+def test_gpu_busy_is_the_sum_of_the_rounds_own_times():
+    ran = result("baseline", BASE)
+    ran["rounds"] = [
+        {"round": 1, "started": "2026-01-01T10:00:00.250+00:00", "finished": "2026-01-01T10:00:03.000+00:00"},
+        {"round": 2, "started": "2026-01-01T10:05:00+00:00", "finished": "2026-01-01T10:05:01.500+00:00"},
+        {"round": 3, "status": "failed"},  # a round without times adds nothing
+    ]
+    never = result("human", scaled(0.8))
+    never["rounds"] = []
+    rows = {row["leg"]: row for row in leg_rows([ran, never])}
+    assert rows["baseline"]["gpu_busy_s"] == pytest.approx(4.25)
+    assert rows["human"]["gpu_busy_s"] is None

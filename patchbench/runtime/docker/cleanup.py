@@ -21,7 +21,7 @@ def sweep(client: docker.DockerClient, labels: dict[str, str]) -> int:
             container.remove(force=True)
     return len(found)
 
-def _owned_sizes(client: docker.DockerClient, state: dict[str, Any]) -> dict[str, int]:
+def owned_sizes(client: docker.DockerClient, state: dict[str, Any]) -> dict[str, int]:
     """Bytes of each image the suite owns; names that are gone or now name another image are dropped."""
     sizes = {}
     for name, entry in list(images.owned(state).items()):
@@ -38,13 +38,13 @@ def _owned_sizes(client: docker.DockerClient, state: dict[str, Any]) -> dict[str
 def held(client: docker.DockerClient, store: ImageStore) -> float:
     """GB the images this suite brought onto the host take now (images present before are not counted)."""
     with store.state() as state:
-        return images.held_gb(_owned_sizes(client, state))
+        return images.held_gb(owned_sizes(client, state))
 
 def collect(client: docker.DockerClient, store: ImageStore, budget_gb: float, *, say: Say) -> list[str]:
     """Remove the suite's idle images beyond the budget (by name: other names of an image keep it)."""
     removed = []
     with store.state() as state:
-        sizes = _owned_sizes(client, state)
+        sizes = owned_sizes(client, state)
         for name in images.removable(state, sizes, int(budget_gb * images.GB)):
             try:
                 client.images.remove(name)

@@ -65,6 +65,7 @@ def container_config(
     mem_limit: str = "",
     hf_cache: str = "",
     mounts: Sequence[Mount] = (),
+    cpu_shares: int = 0,
 ) -> dict[str, Any]:
     """``containers.create`` arguments for one command; pure, so the flags are testable without an engine.
 
@@ -92,6 +93,8 @@ def container_config(
         config["mounts"].append(Mount(containers.HF_CACHE_MOUNT, cache, type="bind", read_only=True))
     if request_gpus and gpu_ids:
         config["device_requests"] = [DeviceRequest(device_ids=list(gpu_ids), capabilities=[["gpu"]])]
+    if cpu_shares:
+        config["cpu_shares"] = cpu_shares
     return config
 
 def launch(client: docker.DockerClient, config: dict[str, Any]) -> Container:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 import docker
 import docker.errors
@@ -34,10 +35,10 @@ from docker.utils import parse_repository_tag
 
 from patchbench import failures, gitops
 from patchbench.failures import Failure
-from patchbench.runtime import containers, images, processes
+from patchbench.runtime import containers, images, lookahead, processes
 from patchbench.runtime import image as image_stage
 from patchbench.runtime import run as run_stage
-from patchbench.runtime.docker.cleanup import held, sweep
+from patchbench.runtime.docker.cleanup import held, owned_sizes, sweep
 from patchbench.runtime.docker.engine import (
     LABEL_LEG,
     LABEL_ROLE,
@@ -53,6 +54,9 @@ from patchbench.runtime.docker.engine import (
 from patchbench.runtime.images import RECIPE_LABEL, ImageStore
 
 PROGRESS_EVERY_S = 10.0
+# The CPU weight of the containers that build and derive images (Docker's least; a run's is 1024):
+# they run beside a benchmark, and the engine, not this process, runs them, so nice cannot reach them.
+CPU_SHARES = 2
 EVIDENCE_LINES = 8
 
 
@@ -235,8 +239,9 @@ class Obtainer:
             if recipe["pull"]:
                 refusal = self._pull_refusal(name)
                 if refusal is None:
-                    image = self._pull(name)
-                    self.store.record(name, image.id, self.claimants, self.claimer)
+                    with self._room_ahead(name):
+                        image = self._pull(name)
+                        self.store.record(name, image.id, self.claimants, self.claimer)
                     return Obtained(image, identity(image))
                 tried.append(f"not pullable: {refusal}")
             else:
@@ -245,7 +250,46 @@ class Obtainer:
                 raise _missing("; ".join(tried + ["building is off (docker.build: false)"]))
             if not build["base"]["name"]:
                 raise _missing("; ".join(tried + ["building needs docker.base_image, which is empty"]))
-            return self._build(name, build, self.obtain(build["base"]))
+            base = self.obtain(build["base"])
+            with self._room_ahead(name):
+                return self._build(name, build, base)
+
+    @contextlib.contextmanager
+    def _room_ahead(self, name: str) -> Iterator[None]:
+        """Pull or build ``name`` within the disk budget of images prepared ahead of the GPU.
+
+        In the image stage of a workflow (``runtime.lookahead``), an image whose runs belong
+        to a commit the GPU has not started waits until the images prepared ahead, with it,
+        fit ``docker.disk_budget_gb`` (or until the GPU has been idle: nothing would make room).
+        The run stage never waits here: it holds the GPU.
+        """
+        schedule = lookahead.current()
+        if schedule is None or self.claimer is not None or not self.claimants:
+            yield
+            return
+        folders = {Path(folder).name: folder for folder in schedule.commit_dirs}
+
+        def started(commit: str) -> bool:
+            return commit in folders and lookahead.started(folders[commit])
+
+        budget = int(schedule.disk_budget_gb * images.GB)
+
+        def room() -> bool:
+            if started(images.commit_of(self.claimants[0])):
+                return True  # its commit is running: the image is in use, not ahead
+            with self.store.state() as state:
+                images.drop_reservations(state, lambda reservation: processes.alive(reservation["pid"]))
+                return images.reserve_room(state, name, owned_sizes(self.client, state), budget, started, os.getpid())
+
+        waited = lookahead.wait(room, schedule.gpu_locks, idle_s=schedule.idle_s)
+        if waited.seconds >= lookahead.POLL_S:
+            why = "room" if waited.reason == "turn" else f"an idle GPU ({schedule.idle_s:g}s)"
+            self.say(f"waited {waited.seconds:.1f}s for {why} within docker.disk_budget_gb before preparing {name}")
+        try:
+            yield
+        finally:
+            with self.store.state() as state:
+                images.reserved(state).pop(name, None)  # recorded, or failed: either way no longer under way
 
     # -- the three ways an image arrives
 
@@ -292,6 +336,7 @@ class Obtainer:
                 labels={RECIPE_LABEL: digest},
                 decode=True,
                 timeout=int(self.build_timeout_s),
+                container_limits={"cpushares": CPU_SHARES},
             )
             lines: list[str] = []
             for chunk in stream:
@@ -335,7 +380,7 @@ class Obtainer:
                     with contextlib.suppress(docker.errors.APIError):
                         self.client.images.remove(intermediate)
             self.say(f"derived {name} from {derive['base']['name']}")
-            self.store.record(name, image_id, self.runs, self.claimer)
+            self.store.record(name, image_id, self.runs, self.claimer, derived=True)
             return Obtained(self.client.images.get(name), digest)
 
     def _commit_step(
@@ -351,7 +396,9 @@ class Obtainer:
     ) -> str:
         """Run one step in a container of ``image_id`` and commit the result (tagged ``name`` when given)."""
         labels = {**self.labels, LABEL_ROLE: "derive"}
-        config = container_config(image_id, argv, env={}, labels=labels, workdir=workdir, network_mode=network, mounts=mounts)
+        config = container_config(
+            image_id, argv, env={}, labels=labels, workdir=workdir, network_mode=network, mounts=mounts, cpu_shares=CPU_SHARES
+        )
         container = launch(self.client, config)
         try:
             try:
