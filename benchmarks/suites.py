@@ -15,8 +15,6 @@ def copy_workflow(dest: Path, root: Path = ROOT) -> None:
         source = root / name
         if source.exists():
             (shutil.copytree if source.is_dir() else shutil.copy)(source, dest / name)
-    # The rules validate the config against the package's schema, beside them.
-    (dest / "patchbench").symlink_to(root / "patchbench")
 
 
 def generate_suite(dest: Path, commits: int, agents: int) -> Path:
