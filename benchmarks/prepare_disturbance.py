@@ -41,6 +41,9 @@ from typing import Iterator
 
 from suites import ROOT
 
+from patchbench.config import schema_default
+from patchbench.spec.command import flatten
+from patchbench.spec.normalize import normalize
 from patchbench.target.demo import build_demo_repo
 
 BUSY = "while True: pass"
@@ -55,14 +58,15 @@ NICE = "from patchbench.runtime import lookahead; lookahead.lower_priority(); im
 
 
 def latency_tree(scratch: Path) -> tuple[Path, list[str]]:
-    """The demo engine at its latency commit, and that commit's benchmark command."""
+    """The demo engine at its latency commit, and that commit's benchmark command as the
+    workflow runs it (after the suite's default normalization rules)."""
     repo = scratch / "tinyllm"
     build_demo_repo(repo)
     with open(ROOT / "demo" / "commits.csv", newline="") as handle:
         row = next(r for r in csv.DictReader(handle) if r["scenario"] == "latency")
     subprocess.run(["git", "checkout", "-q", row["commit"]], cwd=repo, check=True)
-    argv = shlex.split(row["perf_command"])
-    return repo, [sys.executable, *argv[1:]]
+    command = normalize(shlex.split(row["perf_command"]), schema_default("normalization"))
+    return repo, [sys.executable, *command.program[1:], *flatten(command.items)]
 
 
 def measure(tree: Path, argv: list[str], scratch: Path) -> float:
