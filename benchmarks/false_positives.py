@@ -48,6 +48,11 @@ def run_suite(workdir: Path, suite: str, seed: int, repeats: int, rounds: int) -
     return [row for row in rows if row["leg"] in ("agent-ident", "aa") and row["status"] == "ok"]
 
 
+def bound(cell: str) -> str:
+    """An interval bound of summary.csv, as a percentage with one decimal ("?" without one)."""
+    return f"{float(cell):+.1f}%" if cell else "?"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -65,7 +70,7 @@ def main() -> int:
             verdicts.update(row["verdict_vs_baseline"] for row in legs)
             shown = ", ".join(
                 f"{row['commit'][:8]} {row['leg']} {float(row['improvement_over_baseline_pct']):+.1f}% "
-                f"[{row['ci_low_vs_baseline_pct'] or '?'}, {row['ci_high_vs_baseline_pct'] or '?'}] "
+                f"[{bound(row['ci_low_vs_baseline_pct'])}, {bound(row['ci_high_vs_baseline_pct'])}] "
                 f"{row['verdict_vs_baseline']}"
                 for row in legs
             )
