@@ -36,7 +36,8 @@ def run_suite(workdir: Path, suite: str, seed: int, repeats: int, rounds: int) -
         f"suite: {suite}\nrepo: builtin:demo\ncommits: demo/commits.csv\nengine_package: tinyllm\n"
         "agents:\n  - {name: ident, patches: demo/agents/ident}\n"
         f"aa: true\nrepeats: {repeats}\nrounds: {rounds}\nseed: {seed}\n"
-        "serving:\n  server_command: python -m tinyllm.entrypoints.openai.api_server --model {model} --host {host} --port {port}\n"
+        "serving:\n  server_command: python -m tinyllm.entrypoints.openai.api_server"
+        " --model {model} --host {host} --port {port}\n"
     )
     env = {**os.environ, "PATH": f"{Path(SNAKEMAKE).parent}{os.pathsep}{os.environ['PATH']}"}
     args = [SNAKEMAKE, "--cores", "1", "--resources", "gpu=1", "--configfile", str(config)]

@@ -45,13 +45,12 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import yaml
-
 from suites import ROOT, copy_workflow
 
 from patchbench.target.demo import build_demo_repo
@@ -152,7 +151,9 @@ def registry(scratch: Path) -> Iterator[int]:
         f"version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {scratch / 'registry'}}}}}\n"
         f"http: {{addr: 127.0.0.1:{port}}}\n"
     )
-    server = subprocess.Popen(["docker-registry", "serve", str(settings)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["docker-registry", "serve", str(settings)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         for _ in range(100):
             try:
@@ -227,9 +228,14 @@ def publish_images(campaign: Campaign, pushed_to: str, named: str, suite: str) -
         for variant, revision in (("baseline", parent), ("human", commit)):
             name = templates[variant].replace("{parent12}", parent[:12]).replace("{commit}", commit)
             tag = name.replace(named, pushed_to, 1)
-            context = io.BytesIO(subprocess.run(
-                ["git", "archive", "--format=tar", "--prefix=src/", revision], cwd=campaign.repo, check=True, capture_output=True
-            ).stdout)
+            context = io.BytesIO(
+                subprocess.run(
+                    ["git", "archive", "--format=tar", "--prefix=src/", revision],
+                    cwd=campaign.repo,
+                    check=True,
+                    capture_output=True,
+                ).stdout
+            )
             dockerfile = (
                 f"FROM {BASE_IMAGE}\nCOPY src/ {SOURCE_DIR}/\nWORKDIR {SOURCE_DIR}\nENV PYTHONPATH={SOURCE_DIR}\n"
                 f"LABEL gpu_idle.name={name}\n"
@@ -277,11 +283,18 @@ def seconds(stamp: str) -> float:
 def run_suite(workdir: Path, package: Path, config: dict) -> dict[str, float]:
     path = workdir / f"{config['suite']}.yaml"
     path.write_text(yaml.safe_dump(config))
-    env = {**os.environ, "PATH": f"{Path(SNAKEMAKE).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(package)}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(SNAKEMAKE).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(package),
+    }
     began = time.perf_counter()
     proc = subprocess.run(
         [SNAKEMAKE, "--cores", "1", "--resources", "gpu=1", "--configfile", str(path)],
-        cwd=workdir, env=env, capture_output=True, text=True,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     process_wall = time.perf_counter() - began
     if proc.returncode != 0:
@@ -308,7 +321,9 @@ def image_times(base: Path) -> list[float]:
     from before the lookahead logs no such line."""
     times = []
     for log in (base / "logs" / "image").glob("*/*.log"):
-        began = [line.split("began ", 1)[1] for line in log.read_text().splitlines() if line.startswith("prepare: began")]
+        began = [
+            line.split("began ", 1)[1] for line in log.read_text().splitlines() if line.startswith("prepare: began")
+        ]
         tag = base / "legs" / log.parent.name / log.stem / "image.tag"
         times += [tag.stat().st_mtime - seconds(began[-1])] if began else []
     return times
@@ -336,12 +351,16 @@ def main() -> int:
     parser.add_argument("--disk-budget-gb", type=float, default=2.0, help="docker.disk_budget_gb")
     parser.add_argument("--runtime", nargs="+", choices=["local", "docker"], default=["local", "docker"])
     parser.add_argument(
-        "--workflow", type=Path, default=ROOT, help="the patchbench checkout to measure (default: this one), for a before/after"
+        "--workflow",
+        type=Path,
+        default=ROOT,
+        help="the patchbench checkout to measure (default: this one), for a before/after",
     )
     args = parser.parse_args()
     print(
         f"{args.commits} commits x {2 + args.agents} legs, one round each; P = {args.prepare_s:g} s, "
-        f"R = {args.run_s:g} s, K = {args.parallel}, lookahead {args.lookahead} (P <= R x K: {args.prepare_s <= args.run_s * args.parallel})",
+        f"R = {args.run_s:g} s, K = {args.parallel}, lookahead {args.lookahead} "
+        f"(P <= R x K: {args.prepare_s <= args.run_s * args.parallel})",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="patchbench-gpu-idle-") as scratch_dir:

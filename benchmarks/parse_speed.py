@@ -83,8 +83,10 @@ def _server_line(rng: random.Random, i: int) -> str:
         return f"(APIServer pid=4242) INFO {stamp} [async_llm.py:261] Added request cmpl-{i:016x}-0."
     if kind < 0.97:
         return (
-            f"(APIServer pid=4242) INFO {stamp} [loggers.py:123] Engine 000: Avg prompt throughput: {rng.uniform(0, 9e4):.1f} tokens/s, "
-            f"Avg generation throughput: {rng.uniform(0, 3e3):.1f} tokens/s, Running: {rng.randint(0, 256)} reqs, Waiting: 0 reqs, "
+            f"(APIServer pid=4242) INFO {stamp} [loggers.py:123] Engine 000: "
+            f"Avg prompt throughput: {rng.uniform(0, 9e4):.1f} tokens/s, "
+            f"Avg generation throughput: {rng.uniform(0, 3e3):.1f} tokens/s, "
+            f"Running: {rng.randint(0, 256)} reqs, Waiting: 0 reqs, "
             f"GPU KV cache usage: {rng.uniform(0, 90):.1f}%, Prefix cache hit rate: 0.0%"
         )
     return f" {rng.randint(0, 99)}%|{'█' * rng.randint(0, 50)}| {i % 1000}/1000 [00:{i % 60:02d}<00:30, 33.21it/s]"

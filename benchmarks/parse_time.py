@@ -40,7 +40,13 @@ def up_to_date_leg(workdir: Path, suite: str, commit: str) -> str:
     """Make one baseline leg's files exist, oldest first, so a dry run finds it complete; return its run.log."""
     base = workdir / "results" / suite
     leg = base / "legs" / commit / "baseline"
-    files = [base / "target/repo.json", base / "legs" / commit / "spec.json", leg / "patch.diff", leg / "image.tag", leg / "run.log"]
+    files = [
+        base / "target/repo.json",
+        base / "legs" / commit / "spec.json",
+        leg / "patch.diff",
+        leg / "image.tag",
+        leg / "run.log",
+    ]
     now = time.time()
     for age, path in enumerate(reversed(files)):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +118,9 @@ def main() -> None:
         large.mkdir()
         copy_workflow(large)
         config = generate_suite(large, args.commits, args.agents)
-        measure(f"{args.commits} commits x {2 + args.agents} variants", large, config, "large", f"{1:040x}", args.repeat)
+        measure(
+            f"{args.commits} commits x {2 + args.agents} variants", large, config, "large", f"{1:040x}", args.repeat
+        )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from suites import ROOT
 
@@ -54,7 +54,10 @@ WRITER = (
     "    with open(path, 'wb') as f:\n"
     "        f.write(os.urandom(32 << 20)); f.flush(); os.fsync(f.fileno())\n"
 )
-NICE = "from patchbench.runtime import lookahead; lookahead.lower_priority(); import os, sys; os.execv(sys.argv[1], sys.argv[1:])"
+NICE = (
+    "from patchbench.runtime import lookahead; lookahead.lower_priority();"
+    " import os, sys; os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 def latency_tree(scratch: Path) -> tuple[Path, list[str]]:
@@ -80,7 +83,9 @@ def measure(tree: Path, argv: list[str], scratch: Path) -> float:
 def load(scratch: Path, *, lowered: bool) -> Iterator[None]:
     """One busy process per CPU and one file writer, at normal or at preparation's priority."""
     prefix = [sys.executable, "-c", NICE] if lowered else []
-    commands = [[sys.executable, "-c", BUSY]] * (os.cpu_count() or 1) + [[sys.executable, "-c", WRITER, str(scratch / "load.bin")]]
+    commands = [[sys.executable, "-c", BUSY]] * (os.cpu_count() or 1) + [
+        [sys.executable, "-c", WRITER, str(scratch / "load.bin")]
+    ]
     procs = [subprocess.Popen(prefix + command, cwd=ROOT) for command in commands]
     time.sleep(0.5)  # let the load settle
     try:

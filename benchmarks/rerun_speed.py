@@ -79,7 +79,9 @@ def main() -> None:
         # Alternate the two so that a slow spell of the machine hits both; keep each one's best.
         dry, trivial = float("inf"), float("inf")
         for _ in range(args.repeat):
-            dry = min(dry, timed(["-n", "-q", "--configfile", str(config), "--cores", "2", "--resources", "gpu=1"], large))
+            dry = min(
+                dry, timed(["-n", "-q", "--configfile", str(config), "--cores", "2", "--resources", "gpu=1"], large)
+            )
             trivial = min(trivial, timed(["-n", "-q", "--cores", "2"], trivial_dir))
         scaled = dry * REFERENCE_TRIVIAL_S / trivial
         print(f"dry run, {args.commits} commits x {2 + args.agents} variants ({legs} legs): {dry:.1f} s")

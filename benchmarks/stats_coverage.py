@@ -137,7 +137,8 @@ def main() -> None:
     mc = 100 * 1.96 * math.sqrt(0.05 * 0.95 / args.reps)
     print(f"{args.reps} draws per cell (Monte Carlo 95% margin on a 95% coverage: ±{mc:.1f} points), band ±{BAND}%")
     print(
-        f"{'distribution':<24}{'n':>3}  {'method':<10}{'cover':>7}{'none':>7}{'A/A FP':>8}{'similar':>9}{'power':>7}  time"
+        f"{'distribution':<24}{'n':>3}  {'method':<10}{'cover':>7}{'none':>7}"
+        f"{'A/A FP':>8}{'similar':>9}{'power':>7}  time"
     )
     for d_index, (name, draw) in enumerate(DISTRIBUTIONS.items()):
         for n in args.n:

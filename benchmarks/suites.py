@@ -6,7 +6,15 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW = ("Snakefile", "rules", "config", "profiles", "report", "envs", "patchbench")  # the schema ships in the package
+WORKFLOW = (
+    "Snakefile",
+    "rules",
+    "config",
+    "profiles",
+    "report",
+    "envs",
+    "patchbench",
+)  # the schema ships in the package
 
 
 def copy_workflow(dest: Path, root: Path = ROOT) -> None:

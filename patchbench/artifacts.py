@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-
 # The format each artifact (by its name in the layout) is written in now; bump one when its meaning changes.
 FORMATS = {
     "revisions.json": 2,

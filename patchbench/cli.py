@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def _json_arg(text: str) -> Any:
@@ -98,7 +99,9 @@ def cmd_leg_image(args: argparse.Namespace) -> int:
     # Beside a benchmark: yield the CPU and the disk to it, and wait for this commit's turn.
     lookahead.lower_priority()
     with open(args.log, "a", encoding="utf-8") as log:
-        lookahead.wait_turn(lookahead.current(), args.out.parent.parent, say=lambda line: print(line, file=log, flush=True))
+        lookahead.wait_turn(
+            lookahead.current(), args.out.parent.parent, say=lambda line: print(line, file=log, flush=True)
+        )
     runtime.prepare(
         args.params,
         repo=args.repo,
@@ -139,8 +142,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from patchbench.reporting import report
-    from patchbench.results import summary
     from patchbench.reporting.versus import read_labels
+    from patchbench.results import summary
 
     labels = read_labels(args.labels) if args.labels else None
     md, html = report.render(summary.read_summary(args.summary), args.out, title=args.title, labels=labels)
@@ -152,10 +155,10 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     import logging
 
     from patchbench import config as suite_config
+    from patchbench.plan.commits import read_commit_table
     from patchbench.sources.choice import collect
     from patchbench.sources.coverage import coverage, format_coverage
     from patchbench.sources.kinds import SourceError, config_agents, parse_source_arg, source_label
-    from patchbench.plan.commits import read_commit_table
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     config = suite_config.load(args.configfile) if args.configfile else {}
@@ -179,14 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patchbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help: str, parent: Any = sub) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str, parent: Any = sub
+    ) -> argparse.ArgumentParser:
         p = parent.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         return p
 
-    p = add("parse-metrics", cmd_parse_metrics, "Parse a vLLM benchmark output (stdout log or JSON result) into canonical metrics.")
+    p = add(
+        "parse-metrics",
+        cmd_parse_metrics,
+        "Parse a vLLM benchmark output (stdout log or JSON result) into canonical metrics.",
+    )
     p.add_argument("file", type=Path)
-    p.add_argument("--type", choices=["serving", "latency", "throughput"], help="benchmark type (detected when left out)")
+    p.add_argument(
+        "--type", choices=["serving", "latency", "throughput"], help="benchmark type (detected when left out)"
+    )
 
     p = add("lint", cmd_lint, "Report every problem in a commit table, per commit, with a stable code.")
     p.add_argument("--mapping", required=True, type=Path, help="commit table (ISO-Bench JSON, CSV or TSV)")
@@ -197,9 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--repo",
-        help="the target repository (local path or git URL): also run the spec stage's checks against each parent's tree",
+        help="the target repository (local path or git URL):"
+        " also run the spec stage's checks against each parent's tree",
     )
-    p.add_argument("--cache", type=Path, help="where a --repo URL is mirrored once (default: ~/.cache/patchbench/repos)")
+    p.add_argument(
+        "--cache", type=Path, help="where a --repo URL is mirrored once (default: ~/.cache/patchbench/repos)"
+    )
 
     p = add("clone", cmd_clone, "Clone or refresh the suite's target repository (builtin:demo builds the demo engine).")
     p.add_argument("--repo", required=True, help="git URL or path, or builtin:demo")
@@ -219,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     leg = sub.add_parser("leg", help="The stages of one leg, as the workflow runs them.")
     legs = leg.add_subparsers(dest="stage", required=True)
+
     def stage(name: str, func: Callable[[argparse.Namespace], int], help: str, *paths: str) -> argparse.ArgumentParser:
         """A leg stage: JSON params from the rule, the named file arguments, and --out."""
         p = add(name, func, help, legs)
@@ -230,18 +245,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     patch = stage("patch", cmd_leg_patch, "Write the leg's patch.diff.", "repo", "revisions")
     patch.add_argument("agent_patch", nargs="?", type=Path, help="the agent's patch file; none for baseline and human")
-    stage("image", cmd_leg_image, "Prepare the leg's image and write image.tag.", "repo", "revisions", "patch", "worktree", "log")
+    stage(
+        "image",
+        cmd_leg_image,
+        "Prepare the leg's image and write image.tag.",
+        "repo",
+        "revisions",
+        "patch",
+        "worktree",
+        "log",
+    )
     stage("run", cmd_leg_run, "Run the leg's benchmark and write run.log.", "spec", "image", "repo")
     metrics = stage("metrics", cmd_leg_metrics, "Build the leg's metrics.json.", "spec")
     metrics.add_argument(
-        "leg_files", nargs="*", type=Path, help="the leg's image.tag and round logs; none for a leg skipped before it ran"
+        "leg_files",
+        nargs="*",
+        type=Path,
+        help="the leg's image.tag and round logs; none for a leg skipped before it ran",
     )
 
     p = add("summary", cmd_summary, "Gather legs' metrics.json into summary.csv.")
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--primary", type=_json_arg, default={}, help='primary metric per type, JSON, e.g. {"serving": "mean_ttft_ms"}')
     p.add_argument(
-        "--verdict", type=_json_arg, default={}, help='how samples are judged, JSON: {"band_pct": 5, "confidence": 0.95}'
+        "--primary", type=_json_arg, default={}, help='primary metric per type, JSON, e.g. {"serving": "mean_ttft_ms"}'
+    )
+    p.add_argument(
+        "--verdict",
+        type=_json_arg,
+        default={},
+        help='how samples are judged, JSON: {"band_pct": 5, "confidence": 0.95}',
     )
     p.add_argument("metrics", nargs="+", type=Path)
 
@@ -269,10 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from patchbench.artifacts import FormatError
     from patchbench.config import ConfigError
+    from patchbench.gitops import GitError
     from patchbench.plan.commits import CommitTableError
     from patchbench.results import SummaryError
     from patchbench.sources.kinds import SourceError
-    from patchbench.gitops import GitError
     from patchbench.spec.datasets import DatasetError
 
     args = build_parser().parse_args(argv)

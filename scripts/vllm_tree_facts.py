@@ -48,7 +48,11 @@ def revisions(repo: Path, mapping: dict[str, Any]) -> dict[str, dict[str, Any]]:
         repaired = parent is None
         if repaired and commit is not None:
             parent = gitops.first_parent(repo, commit)
-        pairs[key] = {"commit": commit, "parent": parent and gitops.resolve_commit(repo, parent), "parent_repaired": repaired}
+        pairs[key] = {
+            "commit": commit,
+            "parent": parent and gitops.resolve_commit(repo, parent),
+            "parent_repaired": repaired,
+        }
     return pairs
 
 
@@ -108,7 +112,10 @@ def analyse(key: str, entry: dict[str, Any], tree: TreeFacts | None, exists: Any
     row.update(kind=kind, program=shlex.join(program))
     if kind is None:
         there = len(program) > 1 and exists(program[1])
-        return {**row, "verdict": f"not a serving/latency/throughput benchmark ({'present' if there else 'absent'} in the tree)"}
+        return {
+            **row,
+            "verdict": f"not a serving/latency/throughput benchmark ({'present' if there else 'absent'} in the tree)",
+        }
     if style == "script" and program[1] != f"benchmarks/benchmark_{kind}.py":
         row["literal_path"] = "present" if exists(program[1]) else "absent"
     client = tree.program(kind, style)
@@ -131,7 +138,9 @@ def analyse(key: str, entry: dict[str, Any], tree: TreeFacts | None, exists: Any
     row["arity"] = [
         f"{i[0]} takes no value" if not o.takes_value else f"{i[0]} needs a value"
         for i in items
-        if (o := found.get(id(i))) and (not o.takes_value) == (option_value(i) is not None) and o.arity not in ("?", "*")
+        if (o := found.get(id(i)))
+        and (not o.takes_value) == (option_value(i) is not None)
+        and o.arity not in ("?", "*")
     ]
     if kind == "serving":
         names = {i[0].split("=", 1)[0]: option_value(i) for i in items}
@@ -158,7 +167,9 @@ def print_analysis(mapping: dict[str, Any], pairs: dict[str, Any], facts: dict[s
     rows, changed = [], {}
     for key, entry in mapping.items():
         parent, commit = pairs[key]["parent"], pairs[key]["commit"]
-        row = analyse(key, entry, facts.get(parent), lambda p, rev=parent: rev is not None and gitops.path_exists(repo, rev, p))
+        row = analyse(
+            key, entry, facts.get(parent), lambda p, rev=parent: rev is not None and gitops.path_exists(repo, rev, p)
+        )
         at_commit = analyse(
             key, entry, facts.get(commit), lambda p, rev=commit: rev is not None and gitops.path_exists(repo, rev, p)
         )
@@ -188,7 +199,15 @@ def print_analysis(mapping: dict[str, Any], pairs: dict[str, Any], facts: dict[s
     kinds = Counter(row.get("kind") for row in rows if "kind" in row)
     print("\nsummary")
     print(f"  commits: {len(rows)}; verdicts: {dict(counts)}; benchmark types: {dict(kinds)}")
-    for field in ("client_rejects", "server_accepts", "neither", "missing_required", "abbreviated", "arity", "underscored"):
+    for field in (
+        "client_rejects",
+        "server_accepts",
+        "neither",
+        "missing_required",
+        "abbreviated",
+        "arity",
+        "underscored",
+    ):
         hit = [r["commit"] for r in rows if r.get(field)]
         print(f"  {field}: {len(hit)} {' '.join(hit)}")
     serving = [r for r in rows if r.get("kind") == "serving" and "dataset_path" in r]
@@ -215,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mapping", type=Path, help="the commit table (benchmark_mode_mapping.json)")
     parser.add_argument("--source", default=None, help="where the repository comes from, for the header")
     parser.add_argument("--out", type=Path, help="write the facts here")
-    parser.add_argument("--analysis", action="store_true", help="print what each parent makes of its commit's perf command")
+    parser.add_argument(
+        "--analysis", action="store_true", help="print what each parent makes of its commit's perf command"
+    )
     args = parser.parse_args(argv)
     mapping = json.loads(args.mapping.read_text())
     pairs = revisions(args.repo, mapping)

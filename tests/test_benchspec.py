@@ -78,7 +78,9 @@ def test_gpus_come_from_parallel_sizes(flags, gpus):
 
 def test_leading_env_assignments_become_the_spec_env():
     rules = [{"name": "env", "action": "env_assignments"}]
-    s = spec("VLLM_USE_V1=1 VLLM_ATTENTION_BACKEND=FLASHMLA python3 benchmarks/benchmark_latency.py --model m", rules=rules)
+    s = spec(
+        "VLLM_USE_V1=1 VLLM_ATTENTION_BACKEND=FLASHMLA python3 benchmarks/benchmark_latency.py --model m", rules=rules
+    )
     assert s.env == {"VLLM_USE_V1": "1", "VLLM_ATTENTION_BACKEND": "FLASHMLA"}
     assert s.argv[:2] == ("python3", "benchmarks/benchmark_latency.py")
     assert s.rules_fired == ("env",)

@@ -280,7 +280,18 @@ def stop(server: subprocess.Popen[str]) -> str:
 def test_latency_benchmark_prints_vllm_format(head: Path, tmp_path: Path) -> None:
     out_json = tmp_path / "latency.json"
     args = ["benchmarks/benchmark_latency.py", "--model", "tinyllm/tiny-1b", "--input-len", "8", "--output-len", "4"]
-    args += ["--batch-size", "2", "--num-iters-warmup", "1", "--num-iters", "3", "-tp", "1", "--output-json", str(out_json)]
+    args += [
+        "--batch-size",
+        "2",
+        "--num-iters-warmup",
+        "1",
+        "--num-iters",
+        "3",
+        "-tp",
+        "1",
+        "--output-json",
+        str(out_json),
+    ]
     proc = run_python(args, head)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -310,7 +321,13 @@ def test_throughput_benchmark_prints_vllm_format(head: Path, tmp_path: Path) -> 
     assert re.search(r"^Total num prompt tokens:  64$", out, re.M)
     assert re.search(r"^Total num output tokens:  16$", out, re.M)
     result = json.loads(out_json.read_text())
-    assert set(result) == {"elapsed_time", "num_requests", "total_num_tokens", "requests_per_second", "tokens_per_second"}
+    assert set(result) == {
+        "elapsed_time",
+        "num_requests",
+        "total_num_tokens",
+        "requests_per_second",
+        "tokens_per_second",
+    }
     assert result["num_requests"] == 4 and result["total_num_tokens"] == 80
 
 
@@ -415,12 +432,17 @@ def test_serving_benchmark_without_a_server_fails_like_vllm(head: Path) -> None:
     args += ["--random-input-len", "8", "--random-output-len", "4", "--num-prompts", "2", "--port", str(free_port())]
     proc = run_python(args, head)
     assert proc.returncode != 0
-    assert "ValueError: Initial test run failed - Please make sure benchmark arguments are correctly specified." in proc.stderr
+    assert (
+        "ValueError: Initial test run failed - Please make sure benchmark arguments are correctly specified."
+        in proc.stderr
+    )
     assert "ConnectionRefusedError" in proc.stderr
 
 
 def test_serving_benchmark_rejects_other_datasets(head: Path) -> None:
-    proc = run_python(["benchmarks/benchmark_serving.py", "--model", "tinyllm/tiny-1b", "--dataset-name", "sharegpt"], head)
+    proc = run_python(
+        ["benchmarks/benchmark_serving.py", "--model", "tinyllm/tiny-1b", "--dataset-name", "sharegpt"], head
+    )
     assert proc.returncode == 2 and "invalid choice: 'sharegpt'" in proc.stderr
 
 

@@ -36,7 +36,9 @@ def test_every_measured_pass_must_have_a_result_and_the_evidence_names_the_pass(
 
 
 def test_root_cause_in_the_log_beats_the_runners_symptom():
-    status, failure = decide("server_crash", "server exited with code 1", found(failures.OOM, "CUDA out of memory"), [], 1)
+    status, failure = decide(
+        "server_crash", "server exited with code 1", found(failures.OOM, "CUDA out of memory"), [], 1
+    )
     assert (status, failure["category"]) == ("failed", failures.OOM)
 
 
@@ -46,7 +48,9 @@ def test_runner_category_stays_and_quotes_the_log():
 
 
 def test_timeout_stays_a_timeout():
-    assert decide("timeout", "stopped after 5s", found(failures.OOM, "Killed"), [], 1)[1]["category"] == failures.TIMEOUT
+    assert (
+        decide("timeout", "stopped after 5s", found(failures.OOM, "Killed"), [], 1)[1]["category"] == failures.TIMEOUT
+    )
 
 
 def test_parse_metrics_cli_prints_one_json_object():

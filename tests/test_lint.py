@@ -71,7 +71,10 @@ def test_overrides_are_shown_as_such():
 def test_cli_json_lists_commit_code_message(tmp_path):
     patchbench = str(Path(sys.executable).parent / "patchbench")
     out = subprocess.run(
-        [patchbench, "lint", "--mapping", str(MAPPING), "--gpus", "1", "--json"], capture_output=True, text=True, check=True
+        [patchbench, "lint", "--mapping", str(MAPPING), "--gpus", "1", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rows = json.loads(out)
     assert {"commit", "code", "message"} <= set(rows[0])
@@ -110,7 +113,9 @@ def test_shell_syntax_and_code_swapping_variables_are_errors():
         "env LD_PRELOAD=/tmp/x.so python benchmarks/benchmark_latency.py --model m": "sets LD_PRELOAD",
     }
     for command, message in cases.items():
-        first = blocking(lint_record(CommitRecord(commit="c" * 40, parent="d" * 40, perf_command=command), 1, RULES).findings)
+        first = blocking(
+            lint_record(CommitRecord(commit="c" * 40, parent="d" * 40, perf_command=command), 1, RULES).findings
+        )
         assert (first.code, first.severity) == ("bad_arguments", ERROR), command
         assert message in first.message, (command, first.message)
     # ISO-Bench's own assignments are benchmark settings, not code swaps.

@@ -32,7 +32,9 @@ def prepare(tmp_path, bare, variant, commit, parent, patch_text="", setup=""):
         "sandbox": {"mode": "required", "setup_network": False}, "hidden": [str(tmp_path / "results")],
     }  # fmt: skip
     worktree = tmp_path / "wt" / variant
-    local.prepare(params, repo=bare, revisions=known, patch=patch, worktree=worktree, out=out, log=tmp_path / "image.log")
+    local.prepare(
+        params, repo=bare, revisions=known, patch=patch, worktree=worktree, out=out, log=tmp_path / "image.log"
+    )
     return json.loads(out.read_text())
 
 

@@ -34,7 +34,9 @@ def test_preparation_comes_just_above_the_runs_of_the_commit_lookahead_plus_one_
     plan = demo_plan(lookahead=ahead)
     commits = plan.running_commits()
     first_run = {c: max(plan.run_priority(leg, 1) for leg in plan.round_order(c, 1)) for c in commits}
-    last_run = {c: min(plan.run_priority(leg, plan.rounds) for leg in plan.round_order(c, plan.rounds)) for c in commits}
+    last_run = {
+        c: min(plan.run_priority(leg, plan.rounds) for leg in plan.round_order(c, plan.rounds)) for c in commits
+    }
     prepare = {c: plan.prepare_priority(c) for c in commits}
     # The first lookahead + 1 commits prepare before any run; every later one right above the
     # runs of the commit lookahead + 1 before it, below the runs of every commit before that.
@@ -47,7 +49,9 @@ def test_preparation_comes_just_above_the_runs_of_the_commit_lookahead_plus_one_
             assert all(prepare[commit] < last_run[c] for c in commits[: index - ahead - 1])
     # Commits in table order, and no two jobs share a priority.
     assert [prepare[c] for c in commits] == sorted(prepare.values(), reverse=True)
-    runs = [plan.run_priority(leg, n) for c in commits for n in range(1, plan.rounds + 1) for leg in plan.round_order(c, n)]
+    runs = [
+        plan.run_priority(leg, n) for c in commits for n in range(1, plan.rounds + 1) for leg in plan.round_order(c, n)
+    ]
     assert len(set(runs) | set(prepare.values())) == len(runs) + len(prepare)
 
 

@@ -23,11 +23,14 @@ def run(command, tree=None):
 
 def test_env_prefix_and_underscore_flags_from_isobench_fa63e710():
     c, text = run(
-        'VLLM_USE_V1=1 python3 benchmarks/benchmark_latency.py --model m --tensor-parallel-size 1 '
+        "VLLM_USE_V1=1 python3 benchmarks/benchmark_latency.py --model m --tensor-parallel-size 1 "
         "--input_len 1000 --batch_size 32"
     )
     assert c.env == {"VLLM_USE_V1": "1"}
-    assert text == "python3 benchmarks/benchmark_latency.py --model m --tensor-parallel-size 1 --input-len 1000 --batch-size 32"
+    assert (
+        text
+        == "python3 benchmarks/benchmark_latency.py --model m --tensor-parallel-size 1 --input-len 1000 --batch-size 32"
+    )
     assert c.fired == ["env-assignments", "flag-spelling"]
 
 
@@ -49,7 +52,9 @@ def test_throughput_gets_default_lengths_only_without_a_dataset():
 
 def test_ngram_speculation_gets_the_lookup_size_it_cannot_run_without():
     # vLLM 2024-10 (83450458's parent) raises "ngram_prompt_lookup_max=None must be > 0"; its docs use 4.
-    c, text = run("python benchmarks/benchmark_latency.py --model m --speculative-model '[ngram]' --num-speculative-tokens 5")
+    c, text = run(
+        "python benchmarks/benchmark_latency.py --model m --speculative-model '[ngram]' --num-speculative-tokens 5"
+    )
     assert text.endswith("--num-speculative-tokens 5 --ngram-prompt-lookup-max 4") and c.fired == ["ngram-lookup-size"]
     c, _ = run("python benchmarks/benchmark_latency.py --model m --speculative-model org/draft")
     assert c.fired == []

@@ -128,7 +128,12 @@ def test_unsafe_patches_are_rejected_and_nothing_changes(tmp_path, leg, kind):
 def test_a_traditional_absolute_header_lands_inside_the_worktree(tmp_path, leg):
     # git strips the first component of "+++ /tmp/evil.txt" like any other: tmp/evil.txt in the copy.
     _, _, worktree, _ = leg
-    assert check_and_apply(worktree, write_patch(tmp_path, "--- /dev/null\n+++ /tmp/evil.txt\n@@ -0,0 +1 @@\n+owned\n")).failure is None
+    assert (
+        check_and_apply(
+            worktree, write_patch(tmp_path, "--- /dev/null\n+++ /tmp/evil.txt\n@@ -0,0 +1 @@\n+owned\n")
+        ).failure
+        is None
+    )
     assert (worktree / "tmp" / "evil.txt").read_text() == "owned\n"
     assert not Path("/tmp/evil.txt").exists()
 
@@ -173,7 +178,8 @@ def test_a_file_too_deeply_nested_to_compile_is_a_syntax_failure(tmp_path, leg):
     _, _, worktree, _ = leg
     deep = "x = " + "+".join(["1"] * 200_000)
     patch = write_patch(
-        tmp_path, f"diff --git a/deep.py b/deep.py\nnew file mode 100644\n--- /dev/null\n+++ b/deep.py\n@@ -0,0 +1 @@\n+{deep}\n"
+        tmp_path,
+        f"diff --git a/deep.py b/deep.py\nnew file mode 100644\n--- /dev/null\n+++ b/deep.py\n@@ -0,0 +1 @@\n+{deep}\n",
     )
     failure = check_and_apply(worktree, patch).failure
     assert failure.category == failures.PATCH_SYNTAX_ERROR

@@ -9,12 +9,9 @@ import pandas as pd
 import pytest
 
 from patchbench import cli
-
-from patchbench.reporting import report
-
-from patchbench.results import summary
-from patchbench.reporting import plots
+from patchbench.reporting import plots, report
 from patchbench.reporting.versus import LabelError, read_labels
+from patchbench.results import summary
 from tests.conftest import REPO_ROOT
 from tests.test_report_seed import AGENT_B, AGENT_C, TRAE, commit_id, seed_labels, seed_summary
 
@@ -150,7 +147,9 @@ def test_agent_patches_that_do_not_apply_are_recommended_about(tmp_path: Path):
 def test_commits_the_tree_rules_out_are_skipped_and_recommended_about(tmp_path: Path):
     df = one_agent()
     ruled_out = df["commit"] == df.loc[df["failure_category"] == "missing_image", "commit"].iloc[0]
-    evidence = "neither python benchmarks/benchmark_serving.py nor the server of this revision accepts: --input-len 1024"
+    evidence = (
+        "neither python benchmarks/benchmark_serving.py nor the server of this revision accepts: --input-len 1024"
+    )
     df.loc[ruled_out, ["status", "failure_category", "failure_reason"]] = ["skipped", "unsupported_flag", evidence]
     text = report.render(df, tmp_path)[0].read_text()
     # The commit's baseline leg moves from failed (missing_image) to skipped: 14 - 1 failed, 2 + 1 skipped.
@@ -248,7 +247,10 @@ def test_agent_code_run_unsandboxed_is_said_first_and_benchmark_edits_are_listed
     assert "bwrap is not installed" in first_screen
     assert "Agent code ran unsandboxed." in html.read_text().split("<h2")[0]
     leg = f"{table.loc[edited, 'commit'][:12]}/{table.loc[edited, 'leg']}"
-    assert f"Patches that edit the benchmark (`touches_benchmark`; measured with the commit's pinned harness all the same): `{leg}`." in text
+    assert (
+        f"Patches that edit the benchmark (`touches_benchmark`; measured with the commit's pinned harness all the same): `{leg}`."
+        in text
+    )
     confined = seed_summary().assign(sandbox="bwrap")
     md, _ = report.render(confined, tmp_path / "confined")
     assert "unsandboxed" not in md.read_text()

@@ -21,19 +21,18 @@ takes 100 s, the others 0 s.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from patchbench.reporting import report
-
 from patchbench.results import summary
 
 N_COMMITS = 96
 TRAE, AGENT_B, AGENT_C = "trae-gpt5", "agent-b", "agent-c"
-T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=UTC)
 SPREAD = (0.99, 0.995, 1.0, 1.005, 1.01)
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 # Primary metric per type, a baseline value, and "better by x%" for the metric's direction.
@@ -131,7 +130,9 @@ def leg_result(i: int, position: int, variant: str, agent: str, outcome: str, va
         "patch_source": {"source": f"trajectories:{agent}"} if agent and outcome != "missing_patch" else None,
         "provenance": {"started": started.isoformat(), "finished": finished.isoformat(), "image": {}},
         # One round; a leg skipped before anything ran has none.
-        "rounds": [] if status == "skipped" else [{"round": 1, "started": started.isoformat(), "finished": finished.isoformat()}],
+        "rounds": []
+        if status == "skipped"
+        else [{"round": 1, "started": started.isoformat(), "finished": finished.isoformat()}],
     }
 
 
@@ -198,7 +199,10 @@ def test_key_results_match_the_seed(rendered):
     assert "| agent-b | 96 | 96 | 100.0% | 34 | 35.4% | 60 | 62.5% | 2 | 2.1% |" in md
     assert "| agent-c | 96 | 96 | 100.0% | 30 | 31.2% | 64 | 66.7% | 2 | 2.1% |" in md
     assert "| baseline | 96 | 96 | 100.0% | 80 | 83.3% | 14 | 14.6% | 2 | 2.1% |" in md
-    assert "- **baseline**: 80 of 96 legs succeeded (83.3%), 14 failed (14.6%), 2 were skipped before running (2.1%)." in md
+    assert (
+        "- **baseline**: 80 of 96 legs succeeded (83.3%), 14 failed (14.6%), 2 were skipped before running (2.1%)."
+        in md
+    )
     for text in ("23.9%", "73.1%", "35.4%", "31.2%", "40.8%", "69.8%"):
         assert text in html
 
@@ -226,7 +230,12 @@ def test_failure_breakdown_counts_and_shares_largest_first(rendered):
     failed, skipped = section.split("Legs skipped before running")
     rows = [line for line in failed.splitlines() if line.startswith("| `")]
     # Categories by the agents' failed legs: 20+46+0, 15+0+50, 8x3, 6x3; the 8-GPU legs are skipped, not failed.
-    assert [row.split("`")[1] for row in rows] == ["server_crash", "no_metrics", "missing_image", "missing_parent_commit"]
+    assert [row.split("`")[1] for row in rows] == [
+        "server_crash",
+        "no_metrics",
+        "missing_image",
+        "missing_parent_commit",
+    ]
     assert rows[0].startswith("| `server_crash` | 0 (0.0%) | 0 (0.0%) | 46 (76.7%) | 0 (0.0%) | 20 (40.8%) |")
     for cell in ("20 (40.8%)", "15 (30.6%)", "8 (16.3%)", "6 (12.2%)"):
         assert f"| {cell} |" in failed

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from patchbench.layout import Layout
 from patchbench.reporting import plots
 from tests.workflow import copy_project, snakemake
-from patchbench.layout import Layout
 
 DEMO = Layout("demo")
 

@@ -19,13 +19,17 @@ import sys
 from pathlib import Path
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-STAMP = 'echo $(date +%s.%N) > {output}; sleep {params.s}; echo $(date +%s.%N) >> {output}'
+STAMP = "echo $(date +%s.%N) > {output}; sleep {params.s}; echo $(date +%s.%N) >> {output}"
 
 
 def run(tmp_path: Path, snakefile: str) -> dict[str, tuple[float, float]]:
     (tmp_path / "Snakefile").write_text(snakefile.replace("STAMP", STAMP))
     proc = subprocess.run(
-        [SNAKEMAKE, "--cores", "1", "--scheduler", "greedy", "-q"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [SNAKEMAKE, "--cores", "1", "--scheduler", "greedy", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     times = {}

@@ -156,7 +156,10 @@ def trajectory_dataset(root: Path) -> Path:
     )
     # Named by short commit, with a run summary: its meta.timestamp is the time.
     write(root / "vllm" / A[:8] / "model_patch.diff", DIFF)
-    write_json(root / "vllm" / A[:8] / "run_summary.json", {"meta": {"timestamp": "2025-12-01_10-00-00"}, "commits": {"human": A, "pre": PARENT}})
+    write_json(
+        root / "vllm" / A[:8] / "run_summary.json",
+        {"meta": {"timestamp": "2025-12-01_10-00-00"}, "commits": {"human": A, "pre": PARENT}},
+    )
     write(root / "vllm" / A[:8] / "trajectory.json", "{}")
     # No run summary: metadata.json's run_date for this folder.
     write(root / "vllm" / B[:8] / "model_patch.diff", DIFF)
@@ -194,7 +197,12 @@ def test_without_repo_every_repository_folder_is_read(tmp_path, records):
 def test_a_local_copy_of_a_hub_dataset_needs_no_hub(tmp_path, records, monkeypatch):
     trajectory_dataset(tmp_path / "trae-gpt5")
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # any import of it would fail
-    source = {"kind": "trajectories", "path": "trae-gpt5", "hf_dataset": "ISO-Bench/trae-gpt5-trajectories", "repo": "vllm"}
+    source = {
+        "kind": "trajectories",
+        "path": "trae-gpt5",
+        "hf_dataset": "ISO-Bench/trae-gpt5-trajectories",
+        "repo": "vllm",
+    }
     choices = collect([source], records, tmp_path)
     assert choices[A].chosen.source == "trajectories:ISO-Bench/trae-gpt5-trajectories"
 
@@ -215,7 +223,10 @@ def test_run_items_are_mapped_to_commits_through_their_json_only(tmp_path, recor
     # claude_code runs: no run_summary.json, the commits are in journal.json.
     claude = runs / "vllm" / "claude_code" / "sonnet" / "2025-01-11_08-00-00" / "vllm_core-0051"
     write(claude / "model_patch.diff", DIFF)
-    write_json(claude / "journal.json", {"task_id": "vllm_core", "status": "success", "commits": {"human": B[:8], "pre": PARENT}})
+    write_json(
+        claude / "journal.json",
+        {"task_id": "vllm_core", "status": "success", "commits": {"human": B[:8], "pre": PARENT}},
+    )
     # Broken items: skipped with a warning that says why.
     broken = run_item(runs, "trae", "gpt-5", "2025-01-10_12-00-00", "vllm_core-0001", None)
     write(broken / "run_summary.json", "{not json")
@@ -224,17 +235,27 @@ def test_run_items_are_mapped_to_commits_through_their_json_only(tmp_path, recor
     # An item whose folder name is a table commit but whose JSON names another one: the JSON decides.
     run_item(runs, "trae", "gpt-5", "2025-01-10_12-00-00", C, NOT_IN_TABLE)
     # An item that produced no patch at all.
-    write_json(runs / "vllm" / "trae" / "gpt-5" / "2025-01-10_12-00-00" / "vllm_core-0003" / "run_summary.json", {"commits": {"human": D}})
+    write_json(
+        runs / "vllm" / "trae" / "gpt-5" / "2025-01-10_12-00-00" / "vllm_core-0003" / "run_summary.json",
+        {"commits": {"human": D}},
+    )
 
     with caplog.at_level(logging.WARNING):
         choices = collect([{"kind": "runs", "path": "state/runs"}], records, tmp_path)
 
     assert choices[A].chosen.path == trae / "model_patch.diff"
-    assert (choices[A].chosen.timestamp, choices[A].chosen.timestamp_origin) == ("2025-01-10T12:00:00", "run directory name")
+    assert (choices[A].chosen.timestamp, choices[A].chosen.timestamp_origin) == (
+        "2025-01-10T12:00:00",
+        "run directory name",
+    )
     assert choices[B].chosen.path == claude / "model_patch.diff"
     assert choices[C].status == "missing"
     assert choices[D].status == "missing"
-    assert "skipped" in caplog.text and "vllm_core-0001" in caplog.text and "run_summary.json is not valid JSON" in caplog.text
+    assert (
+        "skipped" in caplog.text
+        and "vllm_core-0001" in caplog.text
+        and "run_summary.json is not valid JSON" in caplog.text
+    )
     assert "vllm_core-0002" in caplog.text and "run_summary.json has no commits.human" in caplog.text
 
 
@@ -276,7 +297,11 @@ def test_newest_across_sources_then_source_order_then_path(tmp_path, records):
     real = write(tmp_path / "diffs" / f"{D}.diff", DIFF, mtime="2024-01-01T00:00:00")
     run_item(tmp_path / "runs", "trae", "gpt-5", "2025-03-01_00-00-00", "vllm_core-0007", D, patch="")
 
-    sources = [{"kind": "diff_dir", "path": "diffs"}, {"kind": "runs", "path": "runs"}, {"kind": "diff_dir", "path": "more-diffs"}]
+    sources = [
+        {"kind": "diff_dir", "path": "diffs"},
+        {"kind": "runs", "path": "runs"},
+        {"kind": "diff_dir", "path": "more-diffs"},
+    ]
     choices = collect(sources, records, tmp_path)
 
     assert choices[A].chosen.path == rerun / "model_patch.diff"
@@ -332,7 +357,12 @@ def test_coverage_rows_and_text(tmp_path, records):
         ("idle", D, "missing", ""),
     ]
     assert rows[0]["others"] == [
-        {"source": "diff_dir:diffs", "path": str(tmp_path / "diffs" / f"{A}.diff"), "timestamp": "2024-06-01T00:00:00", "empty": False}
+        {
+            "source": "diff_dir:diffs",
+            "path": str(tmp_path / "diffs" / f"{A}.diff"),
+            "timestamp": "2024-06-01T00:00:00",
+            "empty": False,
+        }
     ]
 
     text = format_coverage(rows, {"trae": ["diff_dir:diffs", "runs:runs"], "idle": ["diff_dir:empty-dir"]})
@@ -361,7 +391,11 @@ def test_source_config_is_checked(tmp_path, records):
 
 def test_short_source_forms_and_the_older_patches_key():
     assert parse_source_arg("diff_dir:demo/agents/alpha") == {"kind": "diff_dir", "path": "demo/agents/alpha"}
-    assert parse_source_arg("trajectories:data/traj:vllm") == {"kind": "trajectories", "path": "data/traj", "repo": "vllm"}
+    assert parse_source_arg("trajectories:data/traj:vllm") == {
+        "kind": "trajectories",
+        "path": "data/traj",
+        "repo": "vllm",
+    }
     assert parse_source_arg("runs:state/runs::trae") == {"kind": "runs", "path": "state/runs", "agent": "trae"}
     with pytest.raises(SourceError):
         parse_source_arg("patches:dir")

@@ -12,8 +12,8 @@ import json
 import pandas as pd
 import pytest
 
-from tests.workflow import copy_project, snakemake
 from patchbench.layout import Layout
+from tests.workflow import copy_project, snakemake
 
 DEMO = Layout("demo")
 
@@ -40,7 +40,9 @@ EXPECTED = {
         "agent-beta": ("failed", "patch_apply_failed"),
         "agent-ident": ("ok", ""),
     },
-    "eight-gpus": {leg: ("skipped", "gpu_requirement") for leg in ("baseline", "human", "agent-alpha", "agent-beta", "agent-ident")},
+    "eight-gpus": {
+        leg: ("skipped", "gpu_requirement") for leg in ("baseline", "human", "agent-alpha", "agent-beta", "agent-ident")
+    },
     "not-in-repo": {
         "baseline": ("failed", "missing_parent_commit"),
         "human": ("failed", "missing_parent_commit"),

@@ -1,8 +1,11 @@
-"""The workflow stays lint- and format-clean (as the Snakemake workflow catalog checks)."""
+"""The workflow and the package stay lint- and format-clean (snakemake --lint and snakefmt, as the
+Snakemake workflow catalog checks; ruff for the Python, configured in pyproject.toml)."""
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.workflow import copy_project, snakemake
@@ -16,6 +19,13 @@ def test_snakemake_lint_is_clean(tmp_path):
 def test_snakefmt_is_clean():
     snakefmt = str(Path(sys.executable).parent / "snakefmt")
     proc = subprocess.run([snakefmt, "--check", "."], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_ruff_is_clean(command):
+    ruff = str(Path(sys.executable).parent / "ruff")
+    proc = subprocess.run([ruff, *command, "."], cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

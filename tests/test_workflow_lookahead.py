@@ -60,7 +60,9 @@ def images(workdir: Path) -> list[tuple[float, float, str, str]]:
     """(began, ready, commit, leg) of every image job, and its log."""
     found = []
     for log in (workdir / SUITE.base / "logs" / "image").glob("*/*.log"):
-        began = next(line.split("began ", 1)[1] for line in log.read_text().splitlines() if line.startswith("prepare: began"))
+        began = next(
+            line.split("began ", 1)[1] for line in log.read_text().splitlines() if line.startswith("prepare: began")
+        )
         tag = workdir / SUITE.leg_file(log.parent.name, log.stem, "image.tag")
         found.append((seconds(began), tag.stat().st_mtime, log.parent.name, log.stem))
     return sorted(found)
@@ -109,7 +111,9 @@ def test_the_report_shows_gpu_busy_wall_and_their_ratio(ran):
     figures = {row.split("|")[1].strip(): row.split("|")[2].strip() for row in md.splitlines() if row.count("|") == 3}
     assert figures[f"GPU-busy time (sum of the run jobs of the {len(timeline)} legs that ran)"] == clock(busy)
     assert figures["wall time (first leg started to last leg finished)"] == clock(wall)
-    assert float(figures["wall time / GPU-busy time (1.00: the GPU never waited)"]) == pytest.approx(wall / busy, abs=0.006)
+    assert float(figures["wall time / GPU-busy time (1.00: the GPU never waited)"]) == pytest.approx(
+        wall / busy, abs=0.006
+    )
 
 
 def clock(total: float) -> str:

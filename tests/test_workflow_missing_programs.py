@@ -34,7 +34,9 @@ def tiny_suite(project, name: str, scenarios: tuple[str, ...], **settings) -> st
         "repo": "builtin:demo",
         "commits": table.name,
         "engine_package": "tinyllm",
-        "serving": {"server_command": "python -m tinyllm.entrypoints.openai.api_server --model {model} --host {host} --port {port}"},
+        "serving": {
+            "server_command": "python -m tinyllm.entrypoints.openai.api_server --model {model} --host {host} --port {port}"
+        },
         "timeouts": {"server_start_s": 60, "benchmark_s": 120},
         "repeats": 1,  # one round: the first failure is the leg's
         "rounds": 1,

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from patchbench.layout import Layout
 from tests.test_workflow_demo import EXPECTED, LEGS_PER_COMMIT, ROUNDS
 from tests.workflow import SNAKEMAKE, copy_project, snakemake
-from patchbench.layout import Layout
 
 DEMO = Layout("demo")
 
@@ -154,7 +154,9 @@ def leftover_processes(workdir: Path) -> list[str]:
 def test_killed_run_leaves_no_process_and_resumes(tmp_path):
     workdir = copy_project(tmp_path / "patchbench")
     env = {**os.environ, "PATH": f"{Path(SNAKEMAKE).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.Popen([SNAKEMAKE, *RUN], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [SNAKEMAKE, *RUN], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     # Kill it while a leg is running: wait for a run.log in progress.
     while time.monotonic() < deadline and not list((workdir / DEMO.base).glob("legs/*/*/rounds/*/run.log.partial")):

@@ -32,6 +32,4 @@ def snakemake(
     # Rules call `patchbench` from PATH, as in an activated environment.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env = {**os.environ, **(env or {}), "PATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run(
-        [SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)

@@ -27,7 +27,8 @@ The log is streamed: memory stays bounded whatever its size or shape.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from patchbench.parsing.labels import LATENCY, SERVING, THROUGHPUT
 from patchbench.parsing.lines import Batch, batches_from_file, batches_from_text, text_from_lines

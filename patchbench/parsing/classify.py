@@ -63,18 +63,22 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("deprecated_stub", r"DEPRECATED: This script has been moved"),
         (
             "broken_environment",
-            r"\b(?:ModuleNotFoundError|ImportError)\b|cannot import name |undefined symbol: |cannot open shared object file"
+            r"\b(?:ModuleNotFoundError|ImportError)\b|cannot import name |undefined symbol: "
+            r"|cannot open shared object file"
             r"|: command not found|can't open file",
         ),
         (
             "rejected_arguments",
-            r"error: (?:unrecognized arguments|ambiguous option|argument |the following arguments are required|invalid choice)"
+            r"error: (?:unrecognized arguments|ambiguous option|argument "
+            r"|the following arguments are required|invalid choice)"
             r"|must have chat template for sonnet dataset",
         ),
         (
             "out_of_memory",
-            r"(?:CUDA|HIP) out of memory|OutOfMemoryError|CUDA error: out of memory|less than desired GPU memory utilization"
-            r"|No available memory for the cache blocks|larger than the available KV cache memory|can be stored in KV cache"
+            r"(?:CUDA|HIP) out of memory|OutOfMemoryError|CUDA error: out of memory"
+            r"|less than desired GPU memory utilization"
+            r"|No available memory for the cache blocks|larger than the available KV cache memory"
+            r"|can be stored in KV cache"
             r"|\bMemoryError\b|std::bad_alloc|Out of memory: Killed process",
         ),
         (

@@ -12,7 +12,7 @@ stays at the scanner's few variables plus the kept scalars.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from patchbench.parsing.blocks import Block
 from patchbench.parsing.labels import (

@@ -187,7 +187,7 @@ def lookup_label(label: str) -> tuple[str, Label] | None:
     match = _LEADING_PERCENTILE.match(norm)
     if match is None:
         return None
-    found = TEXT_LABELS.get(f"{match[1]}{{p}}{norm[match.end():]}")
+    found = TEXT_LABELS.get(f"{match[1]}{{p}}{norm[match.end() :]}")
     if found is None:
         return None
     return found.key.format(p=percentile_word(match[2])), found

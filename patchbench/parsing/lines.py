@@ -15,8 +15,9 @@ from __future__ import annotations
 import codecs
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 from patchbench.parsing.squash import ArraySquasher, squash
 

@@ -13,7 +13,7 @@ ignored, so they cannot break a block.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from patchbench.parsing.blocks import Block
 from patchbench.parsing.labels import (

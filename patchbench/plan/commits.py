@@ -17,9 +17,10 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 _HEX = re.compile(r"^[0-9a-fA-F]{7,40}$")
 

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from patchbench import failures
-from patchbench.spec.benchspec import SpecError, gpus_needed
-from patchbench.spec import datasets
-from patchbench.spec.command import LOCAL_PATH, PYTHON, find_value, flag_name, flatten, option_value
 from patchbench.plan.commits import CommitRecord
+from patchbench.spec import datasets
+from patchbench.spec.benchspec import SpecError, gpus_needed
+from patchbench.spec.command import LOCAL_PATH, PYTHON, find_value, flag_name, flatten, option_value
 from patchbench.spec.normalize import Command, normalize, script_location_ok
 
 PLACEHOLDER_IN_COMMAND = failures.PLACEHOLDER_IN_COMMAND
@@ -41,7 +41,17 @@ _SHELL_EXPANSION = re.compile(r"\$\(|`")
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)=")
 # Environment variables that change which code runs, not how the benchmark runs.
 _CODE_VARIABLES = frozenset(
-    {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "BASH_ENV"}
+    {
+        "LD_PRELOAD",
+        "LD_LIBRARY_PATH",
+        "LD_AUDIT",
+        "PATH",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "PYTHONUSERBASE",
+        "BASH_ENV",
+    }
 )
 
 
@@ -74,7 +84,11 @@ def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) ->
         found.append(Finding(record.commit, code, message, severity))
 
     if record.parent is None:
-        add(failures.MISSING_PARENT_COMMIT, "parent_commit is empty; resolved from the repository if the commit is there", REPAIRABLE)
+        add(
+            failures.MISSING_PARENT_COMMIT,
+            "parent_commit is empty; resolved from the repository if the commit is there",
+            REPAIRABLE,
+        )
     if not record.perf_command or not record.perf_command.strip():
         add(failures.MISSING_PERF_COMMAND, "no perf_command: nothing to benchmark")
         return Linted(found)
@@ -109,7 +123,9 @@ def lint_record(record: CommitRecord, gpus: int, rules: list[dict[str, Any]]) ->
         add(failures.BAD_ARGUMENTS, str(exc))
         needed = 1
     if needed > gpus:
-        add(failures.GPU_REQUIREMENT, f"needs {needed} GPUs (tensor x pipeline x data parallel), the host offers {gpus}")
+        add(
+            failures.GPU_REQUIREMENT, f"needs {needed} GPUs (tensor x pipeline x data parallel), the host offers {gpus}"
+        )
     _check_model(record, find_value(command.items, "--model"), add)
     return Linted(sorted(found, key=lambda f: f.severity != ERROR), command, needed)
 
@@ -152,7 +168,9 @@ def _check_script(raw: list[str], command: Any, rules: list[dict[str, Any]], add
     # An unrunnable script is already an unsupported_benchmark error; this says where it was.
     repaired = command.kind is not None and any(r["action"] == "script_path" for r in rules)
     where = "repaired by the script_path rule" if repaired else "not a script of the repository"
-    add(SCRIPT_PATH, f"benchmark script {words[1]} is not in benchmarks/ ({where})", REPAIRABLE if repaired else WARNING)
+    add(
+        SCRIPT_PATH, f"benchmark script {words[1]} is not in benchmarks/ ({where})", REPAIRABLE if repaired else WARNING
+    )
 
 
 def _check_model(record: CommitRecord, command_model: str | None, add: Any) -> None:

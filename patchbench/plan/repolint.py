@@ -64,6 +64,7 @@ def lint_repo(records: list[CommitRecord], gpus: int, config: dict[str, Any], re
         if known.parent not in trees:
             trees[known.parent] = read_tree(git_reader(repo, known.parent), suite.package)
         tree = trees[known.parent]
-        findings += check(plan.record.commit, plan.command, tree, suite, model=plan.model, gpus=plan.linted.gpus).findings
+        findings += check(
+            plan.record.commit, plan.command, tree, suite, model=plan.model, gpus=plan.linted.gpus
+        ).findings
     return findings
-

@@ -17,20 +17,21 @@ from types import ModuleType
 from typing import Any
 
 from patchbench import failures
-from patchbench.plan.commits import CommitRecord, read_commit_table
+from patchbench import runtime as runtimes
 from patchbench.config import ConfigError
 from patchbench.failures import Failure
-from patchbench import runtime as runtimes
 from patchbench.layout import Layout
-from patchbench.runtime import PlannedLeg
-from patchbench.runtime.lookahead import Schedule
+from patchbench.plan.commits import CommitRecord, read_commit_table
 from patchbench.plan.legs import Leg
 from patchbench.plan.lint import Finding, Linted, blocking, lint_record
-from patchbench.spec.command import find_value
-from patchbench.spec.check import tree_params
-from patchbench.spec.normalize import Command
+from patchbench.runtime import PlannedLeg
+from patchbench.runtime.lookahead import Schedule
 from patchbench.sources.choice import PatchChoice, collect
 from patchbench.sources.kinds import config_agents
+from patchbench.spec.check import tree_params
+from patchbench.spec.command import find_value
+from patchbench.spec.normalize import Command
+
 
 @dataclass(frozen=True)
 class CommitPlan:
@@ -288,8 +289,5 @@ def plan_suite(config: dict[str, Any], base_dir: str | Path = ".", gpu_limit: in
     host_gpus = config["gpus"] if gpu_limit is None else min(config["gpus"], gpu_limit)
     records = read_commit_table(base / config["commits"])
     commits = {record.commit: plan_commit(record, host_gpus, config["normalization"]) for record in records}
-    choices = {
-        name: collect(agent_sources, records, base)
-        for name, agent_sources in config_agents(config).items()
-    }
+    choices = {name: collect(agent_sources, records, base) for name, agent_sources in config_agents(config).items()}
     return SuitePlan(config["suite"], config, commits, choices)

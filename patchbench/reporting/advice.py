@@ -10,15 +10,15 @@ summary made before it was recorded) say so instead of showing a number.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
-from patchbench import failures
-from patchbench.spec.command import BENCH_SUBCOMMAND, BENCHMARK_TYPES, script_path
-from patchbench import config
+from patchbench import config, failures
 from patchbench.reporting.legs import Leg, attempted, benchmark_type, first_line, number, ok, short, text
+from patchbench.spec.command import BENCH_SUBCOMMAND, BENCHMARK_TYPES, script_path
 
 NOT_RECORDED = "not recorded"
 # Optional summary columns the container runtime may record.

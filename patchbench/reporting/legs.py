@@ -12,12 +12,13 @@ counted as failed.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
-from patchbench.spec.command import BENCHMARK_TYPES
 from patchbench.failures import MISSING_PATCH
+from patchbench.spec.command import BENCHMARK_TYPES
 
 Leg = dict[str, Any]
 REFERENCE_GROUPS = ("baseline", "human")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from patchbench.failures import CATEGORIES, MISSING_PARENT_COMMIT, TOUCHES_BENCHMARK
 from patchbench.reporting.legs import (
     Leg,
     attempted,
     benchmark_type,
-    category,
     brief,
+    category,
     failed,
     leg_id,
     ok,

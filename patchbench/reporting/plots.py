@@ -68,7 +68,8 @@ def _stack_segments(ctx: dict[str, Any]) -> list[tuple[str, str, list[int]]]:
 
 
 def outcomes(ctx: dict[str, Any]) -> Figure:
-    """Per group (baseline, human, agents): share of attempted legs that succeeded, failed (by category) or were skipped."""
+    """Per group (baseline, human, agents): the share of attempted legs that succeeded,
+    failed (by category) or were skipped."""
     groups = ctx["groups"]
     if not any(g["attempted"] for g in groups):
         return _empty("no legs were attempted")
@@ -136,9 +137,25 @@ def improvement(ctx: dict[str, Any]) -> Figure:
             continue
         xs = [cell["over_baseline"] for cell, _ in points]
         # The interval as an error bar; a leg without one (too few samples) has none.
-        low = [x - cell["over_baseline_low"] if cell.get("over_baseline_low") is not None else 0 for x, (cell, _) in zip(xs, points)]
-        high = [cell["over_baseline_high"] - x if cell.get("over_baseline_high") is not None else 0 for x, (cell, _) in zip(xs, points)]
-        ax.errorbar(xs, [y for _, y in points], xerr=[low, high], fmt=marker, color=color, label=name, markersize=4.5, elinewidth=1, capsize=2)
+        low = [
+            x - cell["over_baseline_low"] if cell.get("over_baseline_low") is not None else 0
+            for x, (cell, _) in zip(xs, points)
+        ]
+        high = [
+            cell["over_baseline_high"] - x if cell.get("over_baseline_high") is not None else 0
+            for x, (cell, _) in zip(xs, points)
+        ]
+        ax.errorbar(
+            xs,
+            [y for _, y in points],
+            xerr=[low, high],
+            fmt=marker,
+            color=color,
+            label=name,
+            markersize=4.5,
+            elinewidth=1,
+            capsize=2,
+        )
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(-0.7, len(labels) - 0.3)
     ax.set_xlabel("improvement of the primary metric over baseline (%; positive = faster), with its interval")

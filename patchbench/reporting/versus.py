@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from patchbench.plan.legs import AGENT_PREFIX
 from patchbench.reporting.legs import (
     Leg,
     benchmark_type,
@@ -31,9 +32,9 @@ from patchbench.reporting.legs import (
     signed,
     text,
 )
-from patchbench.plan.legs import AGENT_PREFIX
 from patchbench.results.direction import unit
 from patchbench.results.stats import VERDICTS
+
 HARD_PASS = frozenset({"beats", "similar"})
 SOFT_PASS = frozenset({"same_target", "related_target"})
 BOTTLENECK_LABELS = ("same_target", "related_target", "different_target", "no_optimization", "unknown")

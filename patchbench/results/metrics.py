@@ -87,7 +87,9 @@ def judge_round(number: int, run_log: Path, benchmark_type: str | None, expected
     notes = read_annotations(run_log)
     whole = parse_file(run_log, benchmark_type)
     passes = parse_passes(run_log, benchmark_type)
-    status, failure = decide(notes.get("outcome", failures.NO_METRICS), notes.get("evidence", ""), whole, passes, expected)
+    status, failure = decide(
+        notes.get("outcome", failures.NO_METRICS), notes.get("evidence", ""), whole, passes, expected
+    )
     samples = [parsed["metrics"] for parsed in passes] if status == "ok" else []
     return Round(number, status, failure, samples, notes, len(whole["runs"]))
 

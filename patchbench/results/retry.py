@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from patchbench import artifacts
 from patchbench.failures import RETRYABLE
@@ -47,7 +48,9 @@ def to_retry(leg_dir: Path, mode: str) -> list[str]:
         if image.get("status") == "failed":  # the image stage failed: redo it, and with it every round
             retry = wants_retry(image["failure"]["category"], mode)
             return [IMAGE_TAG, *_round_logs(result), METRICS] if retry else []
-    rounds = [r for r in result.get("rounds", []) if r["status"] == "failed" and wants_retry(r["failure"]["category"], mode)]
+    rounds = [
+        r for r in result.get("rounds", []) if r["status"] == "failed" and wants_retry(r["failure"]["category"], mode)
+    ]
     return [f"{ROUNDS}/{r['round']}/{RUN_LOG}" for r in rounds] + [METRICS] if rounds else []
 
 

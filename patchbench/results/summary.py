@@ -10,9 +10,10 @@ says on its own how it was judged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -167,7 +168,11 @@ def _comparison_columns(ref: str, result: Comparison) -> dict[str, Any]:
 
 def _image_columns(image: dict[str, Any]) -> dict[str, Any]:
     """The image columns this leg's provenance knows; the others are left out (empty cells)."""
-    known = {"image": image.get("image"), "image_pulled": image.get("image_pulled"), "disk_peak_gb": image.get("disk_gb")}
+    known = {
+        "image": image.get("image"),
+        "image_pulled": image.get("image_pulled"),
+        "disk_peak_gb": image.get("disk_gb"),
+    }
     known = {key: value for key, value in known.items() if value is not None and value != ""}
     if "image_pulled" in known:
         known["image_pulled"] = bool(known["image_pulled"])

@@ -23,9 +23,9 @@ workflow: they import nothing heavy.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable
 
 NAMES = ("local", "docker", "apptainer")
 

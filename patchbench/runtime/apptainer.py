@@ -20,16 +20,17 @@ import contextlib
 import functools
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from patchbench import failures
 from patchbench.artifacts import file_sha256
 from patchbench.failures import Failure
-from patchbench.runtime.runlog import RunLogWriter
 from patchbench.runtime import PlannedLeg, containers, images
-from patchbench.runtime import run as run_stage
 from patchbench.runtime import image as image_stage
+from patchbench.runtime import run as run_stage
+from patchbench.runtime.runlog import RunLogWriter
 
 DOCKER_SCHEME = "docker://"
 ENV_PREFIX = "APPTAINERENV_"  # how variables reach a --cleanenv container without appearing on its command line
@@ -103,7 +104,11 @@ def prepare(
 
     def build(tag: dict[str, Any]) -> Failure | None:
         name = images.start_image(
-            params["images"], variant=params["variant"], suite=params["suite"], commit=tag["commit"], parent=tag["parent"]
+            params["images"],
+            variant=params["variant"],
+            suite=params["suite"],
+            commit=tag["commit"],
+            parent=tag["parent"],
         )
         if params["variant"] == "agent":
             failure = image_stage.judge_patch(

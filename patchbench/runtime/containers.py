@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from patchbench import failures
-
-from patchbench.runtime import PlannedLeg, gpus
 from patchbench.failures import Failure
+from patchbench.runtime import PlannedLeg, gpus
 from patchbench.runtime.run import LegFailure
 
 PATCH_MOUNT = "/patchbench/patch.diff"

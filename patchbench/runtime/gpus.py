@@ -22,8 +22,8 @@ import fcntl
 import os
 import random
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from patchbench import failures
 
@@ -81,7 +81,9 @@ def lease(count: int, devices: list[str], locks: Path, *, holder: str, wait_s: f
     deadline = time.monotonic() + wait_s
     while (held := _claim(count, devices, locks, holder)) is None:
         if time.monotonic() > deadline:
-            raise LeaseError(failures.GPU_UNAVAILABLE, f"no {count} of GPUs {devices} free after {wait_s:.0f}s (see {locks})")
+            raise LeaseError(
+                failures.GPU_UNAVAILABLE, f"no {count} of GPUs {devices} free after {wait_s:.0f}s (see {locks})"
+            )
         time.sleep(POLL_S * (1 + random.random()))  # jitter: two waiters do not retry in lockstep
     try:
         yield list(held)

@@ -11,23 +11,22 @@ parent's tree first, with the same checks and categories in every runtime.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from patchbench import artifacts, failures, gitops
-from patchbench.failures import Failure
 from patchbench.artifacts import file_sha256
+from patchbench.failures import Failure
+from patchbench.layout import IMAGE_TAG
 from patchbench.patches.vet import Applied, check_and_apply, compiled_sources
 from patchbench.target.revisions import read as read_revisions
-from patchbench.layout import IMAGE_TAG
 
 # Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
 Build = Callable[[dict[str, Any]], Failure | None]
 
 
-def prepare_leg(
-    params: dict[str, Any], *, runtime: str, revisions: Path, patch: Path, out: Path, build: Build
-) -> None:
+def prepare_leg(params: dict[str, Any], *, runtime: str, revisions: Path, patch: Path, out: Path, build: Build) -> None:
     """Write the leg's ``image.tag``; failures are recorded in it, never raised."""
     variant = params["variant"]
     known = read_revisions(revisions)
@@ -77,7 +76,9 @@ def judge_patch(tag: dict[str, Any], applied: Applied, *, can_rebuild: bool, why
     compiled = compiled_sources(applied.changes)
     tag["needs_rebuild"] = bool(compiled)
     if compiled and not can_rebuild:
-        return Failure(failures.NEEDS_REBUILD, f"patch changes compiled sources ({', '.join(compiled[:5])}) and {why_not}")
+        return Failure(
+            failures.NEEDS_REBUILD, f"patch changes compiled sources ({', '.join(compiled[:5])}) and {why_not}"
+        )
     return None
 
 

@@ -31,8 +31,9 @@ import fcntl
 import hashlib
 import json
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from patchbench import artifacts
 
@@ -58,7 +59,9 @@ def image_name(template: str, *, suite: str, commit: str, parent: str, agent: st
 
 def start_image(templates: dict[str, str], *, variant: str, suite: str, commit: str, parent: str) -> str:
     """The image a leg starts from: the human image, else the baseline image (agents too)."""
-    return image_name(templates["human" if variant == "human" else "baseline"], suite=suite, commit=commit, parent=parent)
+    return image_name(
+        templates["human" if variant == "human" else "baseline"], suite=suite, commit=commit, parent=parent
+    )
 
 
 def fill(template: str, **values: str) -> str:

@@ -27,9 +27,10 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from patchbench import failures, gitops
 from patchbench.failures import Failure
@@ -166,7 +167,9 @@ def _hf_hub() -> tuple[Path, ...]:
     return (hub,) if hub.is_dir() else ()
 
 
-def environment(role: str, *, worktree: Path, harness: Path | None, confined: bool, extra: dict[str, str]) -> dict[str, str]:
+def environment(
+    role: str, *, worktree: Path, harness: Path | None, confined: bool, extra: dict[str, str]
+) -> dict[str, str]:
     """A command's environment: its role's tree on the import path, the token only where a model loads.
 
     Confined commands start from a small clean environment; unconfined ones
@@ -243,7 +246,9 @@ def build_worktree(
     return None
 
 
-def ensure_worktree(tag: dict[str, Any], *, repo: Path, log: Path, how: Confining, params: dict[str, Any]) -> Failure | None:
+def ensure_worktree(
+    tag: dict[str, Any], *, repo: Path, log: Path, how: Confining, params: dict[str, Any]
+) -> Failure | None:
     """Rebuild the working copy if it went missing; it must match the recorded digest."""
     worktree = Path(tag["worktree"])
     if worktree.is_dir() and gitops.tree_id(worktree) == tag["digest"]:
@@ -315,7 +320,9 @@ def _worktree_executor(
         """The server runs from the working copy; the benchmark's script and workload files from the harness."""
         extra = {**devices, **env}
         cwd = worktree if role == SERVER else harness
-        return Placement(argv, environment(role, worktree=worktree, harness=harness, confined=how.confined, extra=extra), cwd)
+        return Placement(
+            argv, environment(role, worktree=worktree, harness=harness, confined=how.confined, extra=extra), cwd
+        )
 
     with _launcher(how, params, worktree=worktree, harness=harness, inputs=inputs) as launcher:
         python = params["python"] or sys.executable

@@ -37,9 +37,10 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -165,7 +166,9 @@ def wait_turn(schedule: Schedule | None, commit_dir: str | Path, say: Say) -> No
     """Wait until the GPU has started one of the commits before ``commit_dir`` within the lookahead."""
     if schedule is not None and (others := schedule.waits_for(str(commit_dir))):
         waited = wait(lambda: any(started(other) for other in others), schedule.gpu_locks, idle_s=schedule.idle_s)
-        why = "the GPU reached the lookahead" if waited.reason == "turn" else f"the GPU was idle for {schedule.idle_s:g}s"
+        why = (
+            "the GPU reached the lookahead" if waited.reason == "turn" else f"the GPU was idle for {schedule.idle_s:g}s"
+        )
         say(f"prepare: waited {waited.seconds:.1f}s for its turn ({why}; lookahead {schedule.lookahead})")
     say(f"prepare: began {now()}")
 

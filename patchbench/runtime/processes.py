@@ -18,9 +18,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 STOP_GRACE_S = 10.0
 POLL_INTERVAL_S = 0.2

@@ -18,24 +18,24 @@ import os
 import shlex
 import socket
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator, Protocol
+from typing import Any, Protocol
 
 from patchbench import artifacts, failures
-
-from patchbench.runtime import gpus, processes
-from patchbench.spec.benchspec import BenchSpec, render
 from patchbench.failures import Failure
-from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION, WARMUP_SECTION, RunLogWriter
 from patchbench.layout import IMAGE_TAG, SPEC
+from patchbench.runtime import gpus, processes
+from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION, WARMUP_SECTION, RunLogWriter
+from patchbench.spec.benchspec import BenchSpec, render
 
 CLIENT_HOST = "127.0.0.1"  # the client always reaches its server over loopback
 REDACTED = b"***"
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 class LegFailure(Exception):
@@ -90,7 +90,9 @@ class Executor(Protocol):
 # Given the image.tag, the leased GPU ids, the writer and the spec's inputs (host files
 # its commands read, which a container must see at the same path): a context that
 # yields the executor and cleans up after it (or raises LegFailure).
-OpenExecutor = Callable[[dict[str, Any], list[str], RunLogWriter, tuple[str, ...]], ContextManager[Executor]]
+OpenExecutor = Callable[
+    [dict[str, Any], list[str], RunLogWriter, tuple[str, ...]], contextlib.AbstractContextManager[Executor]
+]
 
 
 def run_leg(params: dict[str, Any], *, spec: Path, image_tag: Path, out: Path, open_executor: OpenExecutor) -> None:
@@ -207,7 +209,9 @@ def _serve_and_benchmark(
                     failures.SERVER_CRASH, f"server exited with code {ready.returncode} before it was healthy"
                 )
             elif ready.state == "timeout":
-                failure = Failure(failures.SERVER_START_TIMEOUT, f"server not healthy after {timeouts['server_start_s']}s")
+                failure = Failure(
+                    failures.SERVER_START_TIMEOUT, f"server not healthy after {timeouts['server_start_s']}s"
+                )
             else:
                 sections = [WARMUP_SECTION] * passes.warmup + [BENCHMARK_SECTION] * passes.measured
                 failure = None

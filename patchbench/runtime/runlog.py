@@ -16,8 +16,9 @@ passes of the client and one section per measured pass, in the order they ran.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 MARK = "[patchbench] "
 SERVER_SECTION = MARK + "--- server output ---"

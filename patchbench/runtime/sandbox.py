@@ -40,17 +40,17 @@ import http.client
 import json
 import os
 import pwd
-import shutil
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from patchbench.runtime.processes import Finished
 
@@ -211,7 +211,8 @@ def userns_hint() -> str:
         "/proc/sys/user/max_user_namespaces": ("0", "user.max_user_namespaces=0"),
         "/proc/sys/kernel/apparmor_restrict_unprivileged_userns": (
             "1",
-            "kernel.apparmor_restrict_unprivileged_userns=1 (AppArmor lets only profiled programs create user namespaces)",
+            "kernel.apparmor_restrict_unprivileged_userns=1"
+            " (AppArmor lets only profiled programs create user namespaces)",
         ),
     }
     for path, (off, words) in settings.items():

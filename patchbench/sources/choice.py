@@ -21,6 +21,7 @@ from typing import Any
 from patchbench.plan.commits import CommitRecord
 from patchbench.sources.scan import FILE_TIME, CommitIndex, PatchCandidate, candidates
 
+
 @dataclass(frozen=True)
 class PatchChoice:
     """The patch a commit's agent leg uses, the candidates it beat, and why."""
@@ -38,7 +39,9 @@ class PatchChoice:
         return "empty" if self.others else "missing"
 
 
-def collect(sources: list[dict[str, Any]], records: list[CommitRecord], base_dir: Path = Path(".")) -> dict[str, PatchChoice]:
+def collect(
+    sources: list[dict[str, Any]], records: list[CommitRecord], base_dir: Path = Path(".")
+) -> dict[str, PatchChoice]:
     """Every commit of the table -> its chosen patch (or none), from ``sources`` in precedence order.
 
     Relative paths in sources are taken from ``base_dir``. A source that is not there

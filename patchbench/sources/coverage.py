@@ -8,6 +8,7 @@ from typing import Any
 from patchbench.sources.choice import PatchChoice
 from patchbench.sources.scan import PatchCandidate
 
+
 def coverage(agents: dict[str, dict[str, PatchChoice]]) -> list[dict[str, Any]]:
     """One row per agent and commit: status, the chosen source and path, and the other candidates."""
     rows = []
@@ -39,7 +40,9 @@ def format_coverage(rows: list[dict[str, Any]], labels: dict[str, list[str]] | N
     for agent in dict.fromkeys(row["agent"] for row in rows):
         mine = [row for row in rows if row["agent"] == agent]
         covered = [row for row in mine if row["status"] == "patch"]
-        lines.append(f"agent {agent}: {len(covered)} of {len(mine)} commits have a patch ({_percent(len(covered), len(mine))})")
+        lines.append(
+            f"agent {agent}: {len(covered)} of {len(mine)} commits have a patch ({_percent(len(covered), len(mine))})"
+        )
         chosen = Counter(row["source"] for row in covered)
         found = chosen + Counter(other["source"] for row in mine for other in row["others"])
         for source in dict.fromkeys([*(labels or {}).get(agent, []), *found]):

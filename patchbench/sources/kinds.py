@@ -47,7 +47,9 @@ def parse_source_arg(text: str) -> dict[str, Any]:
     """
     kind, _, rest = text.partition(":")
     if kind not in KINDS or not rest:
-        raise SourceError(f"{text!r}: expected diff_dir:PATH, trajectories:PATH[:REPO] or runs:PATH[:REPO[:AGENT[:MODEL]]]")
+        raise SourceError(
+            f"{text!r}: expected diff_dir:PATH, trajectories:PATH[:REPO] or runs:PATH[:REPO[:AGENT[:MODEL]]]"
+        )
     if kind == "diff_dir":
         return {"kind": kind, "path": rest}
     names = ("path", "repo") if kind == "trajectories" else ("path", "repo", "agent", "model")

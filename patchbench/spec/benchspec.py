@@ -110,13 +110,17 @@ def build_spec(
     the runtime starts.
     """
     if command.kind is None:
-        raise SpecError(failures.UNSUPPORTED_BENCHMARK, f"not a benchmark the workflow can run: {shlex.join(command.program)!r}")
+        raise SpecError(
+            failures.UNSUPPORTED_BENCHMARK, f"not a benchmark the workflow can run: {shlex.join(command.program)!r}"
+        )
     items, server_items = command.items, server_items or []
     gpus = gpus_needed(items + server_items)
     model = find_value(items + server_items, "--model") or model
     fired = tuple(command.fired)
     if command.kind != "serving":
-        return BenchSpec(command.kind, tuple(command.program + flatten(items)), command.env, (), gpus, model, fired, inputs)
+        return BenchSpec(
+            command.kind, tuple(command.program + flatten(items)), command.env, (), gpus, model, fired, inputs
+        )
 
     if not server_command:
         raise SpecError(failures.UNSUPPORTED_BENCHMARK, "serving benchmark but no server command configured")
@@ -125,7 +129,9 @@ def build_spec(
     extra = [i for i in server_items if flag_name(i[0]) not in own]
     client_items = [i for i in items if flag_name(i[0]) not in _CLIENT_ENDPOINT_FLAGS]
     client = command.program + flatten(client_items) + ["--host", "{host}", "--port", "{port}"]
-    return BenchSpec(command.kind, tuple(client), command.env, tuple(server + flatten(extra)), gpus, model, fired, inputs)
+    return BenchSpec(
+        command.kind, tuple(client), command.env, tuple(server + flatten(extra)), gpus, model, fired, inputs
+    )
 
 
 def render(argv: tuple[str, ...] | list[str], *, python: str, host: str = "", port: int = 0) -> list[str]:

@@ -123,12 +123,16 @@ def check(
     return Checked(Failure(first.code, first.message), command, findings, routing)
 
 
-def _build(command: Command, route: Route, suite: SuiteSettings, model: str | None, gpus: int, add: Any) -> BenchSpec | None:
+def _build(
+    command: Command, route: Route, suite: SuiteSettings, model: str | None, gpus: int, add: Any
+) -> BenchSpec | None:
     built = Command(command.env, command.program, command.kind, route.benchmark, command.fired)
     sharegpt = suite.dataset.sharegpt
     inputs = (sharegpt,) if sharegpt and sharegpt in flatten(route.benchmark) else ()
     try:
-        spec = build_spec(built, model=model, server_command=suite.server_command, server_items=route.server, inputs=inputs)
+        spec = build_spec(
+            built, model=model, server_command=suite.server_command, server_items=route.server, inputs=inputs
+        )
     except SpecError as exc:
         add(exc.category, str(exc))
         return None
@@ -188,14 +192,19 @@ def _route(command: Command, tree: TreeFacts, suite: SuiteSettings, add: Any) ->
         )
     missing = _missing_required(route.benchmark, program)
     if missing:
-        add(failures.BAD_ARGUMENTS, f"{where} of this revision requires {', '.join(missing)}, which the command does not give")
+        add(
+            failures.BAD_ARGUMENTS,
+            f"{where} of this revision requires {', '.join(missing)}, which the command does not give",
+        )
     return route
 
 
 def _server_options(tree: TreeFacts, suite: SuiteSettings, add: Any) -> OptionSet:
     module = suite.server_module
     if module is None:
-        return OptionSet((), unknown=(f"the server command does not run {SERVER_MODULE.format(package=suite.package)}",))
+        return OptionSet(
+            (), unknown=(f"the server command does not run {SERVER_MODULE.format(package=suite.package)}",)
+        )
     options = tree.server_options()
     if options is None:
         add(failures.MISSING_BENCHMARK_SCRIPT, f"the tree has no server module {module}")

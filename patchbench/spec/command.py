@@ -19,6 +19,8 @@ SCRIPT = re.compile(r"(?:^|/)benchmark_(serving|latency|throughput)\.py$")
 def script_path(kind: str) -> str:
     """Where a tree keeps the benchmark script of ``kind`` (vLLM's layout before ``vllm bench``)."""
     return f"benchmarks/benchmark_{kind}.py"
+
+
 VLLM_BENCH = {"serve": "serving", "latency": "latency", "throughput": "throughput"}
 BENCH_SUBCOMMAND = {kind: sub for sub, kind in VLLM_BENCH.items()}
 

@@ -79,7 +79,13 @@ class Command:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Command:
-        return cls(dict(data["env"]), list(data["program"]), data["kind"], [list(i) for i in data["items"]], list(data["fired"]))
+        return cls(
+            dict(data["env"]),
+            list(data["program"]),
+            data["kind"],
+            [list(i) for i in data["items"]],
+            list(data["fired"]),
+        )
 
 
 def read_program(tokens: list[str]) -> tuple[list[str], str | None, list[str]]:

@@ -33,7 +33,9 @@ def resolve_spec(params: dict[str, Any], *, repo: Path, revisions: Path) -> dict
     tree = None
     if known.failure is None and known.parent:
         tree = read_tree(git_reader(repo, known.parent), params["tree"]["engine_package"])
-    suite = SuiteSettings.from_params(params["tree"], base=Path.cwd(), needs_file=command.kind == "serving" and tree is not None)
+    suite = SuiteSettings.from_params(
+        params["tree"], base=Path.cwd(), needs_file=command.kind == "serving" and tree is not None
+    )
     checked = check(params["commit"], command, tree, suite, model=params["model"], gpus=params["gpus"])
     record = {**checked.as_record(), "tree": None if tree is None else {"revision": known.parent, **summary(tree)}}
     if isinstance(checked.result, Failure):

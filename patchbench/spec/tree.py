@@ -257,7 +257,9 @@ def read_tree(read: Read, package: str = DEFAULT_PACKAGE) -> TreeFacts:
     engine = {name: facts for name in ENGINE_CLASSES if (facts := tree.engine(name)) is not None}
     server_module = SERVER_MODULE.format(package=package)
     server = tree.run_module(server_module, ("",)) if tree.source(_module_path(server_module)) is not None else None
-    return TreeFacts(tree.source(f"{package}/__init__.py") is not None, scripts, frozenset(stubs), bench, server, engine)
+    return TreeFacts(
+        tree.source(f"{package}/__init__.py") is not None, scripts, frozenset(stubs), bench, server, engine
+    )
 
 
 # ---------------------------------------------------------------- facts as JSON
@@ -610,11 +612,17 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         if isinstance(stmt, ast.If):
             yield from _module_level(stmt.body + stmt.orelse)
         elif isinstance(stmt, ast.Try):
-            yield from _module_level(stmt.body + [s for h in stmt.handlers for s in h.body] + stmt.orelse + stmt.finalbody)
+            yield from _module_level(
+                stmt.body + [s for h in stmt.handlers for s in h.body] + stmt.orelse + stmt.finalbody
+            )
 
 
 def _decorators(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    return {d.id if isinstance(d, ast.Name) else d.attr for d in node.decorator_list if isinstance(d, (ast.Name, ast.Attribute))}
+    return {
+        d.id if isinstance(d, ast.Name) else d.attr
+        for d in node.decorator_list
+        if isinstance(d, (ast.Name, ast.Attribute))
+    }
 
 
 def _is_boolean_optional(action: Any) -> bool:
@@ -727,7 +735,9 @@ class _Run:
                 return _KwEntry(base, key)
             return _UNKNOWN
         if isinstance(node, ast.JoinedStr):
-            parts = [self.eval(v.value, env) if isinstance(v, ast.FormattedValue) else self.eval(v, env) for v in node.values]
+            parts = [
+                self.eval(v.value, env) if isinstance(v, ast.FormattedValue) else self.eval(v, env) for v in node.values
+            ]
             return "".join(parts) if all(isinstance(p, str) for p in parts) else _UNKNOWN
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self.eval(node.left, env), self.eval(node.right, env)
@@ -761,7 +771,9 @@ class _Run:
         parsers = [a for a in [*args, *keywords.values()] if isinstance(a, _Parser)]
         hook = node.func.attr if isinstance(node.func, ast.Attribute) else None
         if parsers and hook not in _NO_OPTION_HOOKS:
-            self.note(f"{env.module.path}:{node.lineno}: the parser is handed to {ast.unparse(node.func)}, which was not read")
+            self.note(
+                f"{env.module.path}:{node.lineno}: the parser is handed to {ast.unparse(node.func)}, which was not read"
+            )
         return _UNKNOWN
 
     def invoke(self, func: _Func, args: list[Any], keywords: dict[str, Any], site: ast.Call | None = None) -> Any:
@@ -821,7 +833,8 @@ class _Run:
         many = any(
             isinstance(n, ast.Assign)
             and any(
-                isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) and t.slice.value == "nargs" for t in n.targets
+                isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) and t.slice.value == "nargs"
+                for t in n.targets
             )
             for n in walked
         )
@@ -871,7 +884,9 @@ class _Run:
     def arity(action: Any, nargs: Any) -> str | None:
         if (isinstance(action, str) and action in _SWITCH_ACTIONS) or _is_boolean_optional(action):
             return "0"
-        known_action = action is None or (isinstance(action, str) and action in _VALUE_ACTIONS) or isinstance(action, _Class)
+        known_action = (
+            action is None or (isinstance(action, str) and action in _VALUE_ACTIONS) or isinstance(action, _Class)
+        )
         if not known_action:
             return None
         if nargs is None:
@@ -1023,7 +1038,9 @@ class _Run:
         own = [
             s.target.id
             for s in cls.node.body
-            if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and "ClassVar" not in ast.unparse(s.annotation)
+            if isinstance(s, ast.AnnAssign)
+            and isinstance(s.target, ast.Name)
+            and "ClassVar" not in ast.unparse(s.annotation)
         ]
         return list(dict.fromkeys(inherited + own))
 
@@ -1033,7 +1050,9 @@ class _Run:
             if value is not _UNKNOWN or target.id not in env.local:
                 env.local[target.id] = value
         elif isinstance(target, ast.Tuple):
-            values = value if isinstance(value, tuple) and len(value) == len(target.elts) else [_UNKNOWN] * len(target.elts)
+            values = (
+                value if isinstance(value, tuple) and len(value) == len(target.elts) else [_UNKNOWN] * len(target.elts)
+            )
             for element, element_value in zip(target.elts, values):
                 self.assign(element, element_value, env)
         elif isinstance(target, ast.Subscript):

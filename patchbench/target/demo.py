@@ -64,7 +64,9 @@ def load_history(history_file: Path = HISTORY_FILE) -> list[HistoryEntry]:
     if not isinstance(raw, list) or not raw:
         raise ValueError(f"{history_file}: expected a non-empty list of commits")
     entries = [
-        HistoryEntry(slug=str(item["slug"]), date=str(item["date"]), message=str(item["message"]), patch=item.get("patch"))
+        HistoryEntry(
+            slug=str(item["slug"]), date=str(item["date"]), message=str(item["message"]), patch=item.get("patch")
+        )
         for item in raw
     ]
     if entries[0].patch is not None:

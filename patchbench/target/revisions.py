@@ -49,7 +49,11 @@ class Revisions:
             return Failure(**value) if value else None
 
         return cls(
-            data["commit"], data["parent"], data["parent_repaired"], failure(data["failure"]), failure(data["human_failure"])
+            data["commit"],
+            data["parent"],
+            data["parent_repaired"],
+            failure(data["failure"]),
+            failure(data["human_failure"]),
         )
 
 

@@ -19,23 +19,23 @@ import tarfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import docker
 import docker.errors
 import pytest
 
 from patchbench import artifacts, cli, config, gitops
-
-from patchbench.spec import resolve
+from patchbench.layout import REVISIONS, SPEC, Layout
 from patchbench.plan.legs import Leg
 from patchbench.plan.suite import SuitePlan, plan_suite
-from patchbench.runtime.runlog import read_annotations
 from patchbench.runtime.docker.engine import API_VERSION, LABEL_SUITE
+from patchbench.runtime.runlog import read_annotations
+from patchbench.spec import resolve
 from tests.conftest import commit_all, git
-from patchbench.layout import REVISIONS, SPEC, Layout
 
 BASE_IMAGE = os.environ.get("PATCHBENCH_BASE_IMAGE", "patchbench/python3:bookworm")
 TEST_REPOSITORY = "patchbench-test"  # every image a test makes is named under it
@@ -43,7 +43,9 @@ TEST_REPOSITORY = "patchbench-test"  # every image a test makes is named under i
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI"):
-        pytest.fail(f"{reason}; in CI the Docker tests must run: run `bash scripts/ci-docker.sh` before pytest", pytrace=False)
+        pytest.fail(
+            f"{reason}; in CI the Docker tests must run: run `bash scripts/ci-docker.sh` before pytest", pytrace=False
+        )
     pytest.skip(f"{reason} (run `bash scripts/ci-docker.sh`)")
 
 
@@ -200,7 +202,9 @@ class Harness:
         where = self.leg_dir(leg)
         spec_file = where.parent / "spec.json"
         artifacts.write_artifact(spec_file, SPEC, {"spec": {"gpus": 1, "env": {}, "server_argv": [], **spec}})
-        argv = self._stage("run", self.plan().run_params(leg, 1), spec=spec_file, image=where / "image.tag", repo=self.target.bare)
+        argv = self._stage(
+            "run", self.plan().run_params(leg, 1), spec=spec_file, image=where / "image.tag", repo=self.target.bare
+        )
         return argv + ["--out", str(where / "run.log")]
 
     def run(self, leg: Leg, spec: dict[str, Any]) -> Run:
@@ -222,7 +226,9 @@ class Harness:
 def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in overrides.items():
-        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        merged[key] = (
+            _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        )
     return merged
 
 
@@ -231,7 +237,9 @@ def suite_containers(client: docker.DockerClient, suite: str) -> list[str]:
 
 
 @pytest.fixture
-def suite(engine: docker.DockerClient, target: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+def suite(
+    engine: docker.DockerClient, target: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
     """A fresh suite in a scratch directory (the rules' relative paths resolve there); nothing may be left behind."""
     monkeypatch.chdir(tmp_path)
     harness = Harness(f"dockertest-{uuid.uuid4().hex[:8]}", target, tmp_path)
@@ -286,4 +294,3 @@ def _wait_for(url: str, deadline_s: float = 15) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer")
-

@@ -50,7 +50,18 @@ def test_exec_argv_for_a_leg_and_for_an_agent(tmp_path):
         ["python3", "bench.py"], executable="apptainer", image="docker://org/img:1", source_dir="/opt/src",
         nv=True, options=["--contain"],
     )  # fmt: skip
-    assert plain == ["apptainer", "exec", "--cleanenv", "--pwd", "/opt/src", "--nv", "--contain", "docker://org/img:1", "python3", "bench.py"]
+    assert plain == [
+        "apptainer",
+        "exec",
+        "--cleanenv",
+        "--pwd",
+        "/opt/src",
+        "--nv",
+        "--contain",
+        "docker://org/img:1",
+        "python3",
+        "bench.py",
+    ]
     patch = tmp_path / "patch.diff"
     agent = exec_argv(
         ["python3", "bench.py"], executable="apptainer", image="/sif/img.sif", source_dir="/opt/src",
@@ -128,7 +139,11 @@ def test_agent_patch_is_applied_as_each_command_starts(apptainer_suite, tmp_path
     agent = apptainer_suite.leg("agent")
     assert apptainer_suite.prepare(agent)["status"] == "ok"
     server = ["python", "-m", "http.server", "{port}", "--bind", "{host}"]
-    client = ["sh", "-c", 'python3 app.py && echo "token=$HF_TOKEN" && python3 -c "import urllib.request as u; u.urlopen(\'http://{host}:{port}/health\')"']
+    client = [
+        "sh",
+        "-c",
+        'python3 app.py && echo "token=$HF_TOKEN" && python3 -c "import urllib.request as u; u.urlopen(\'http://{host}:{port}/health\')"',
+    ]
     run = apptainer_suite.run(agent, {"benchmark_type": "serving", "argv": client, "server_argv": server})
     assert run.outcome == "ok", run.text
     # The client runs the agent's tree here (apptainer has no pinned harness), but never gets the token.

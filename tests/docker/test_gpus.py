@@ -55,15 +55,21 @@ def test_no_gpus_no_lease_and_no_device_request(tmp_path):
     with gpus.lease(0, [], tmp_path / "locks", holder="t") as ids:
         assert ids == []
     assert not (tmp_path / "locks").exists()
-    config = container_config("img", ["true"], env={}, labels={}, workdir="/", network_mode="none", gpu_ids=[], request_gpus=True)
+    config = container_config(
+        "img", ["true"], env={}, labels={}, workdir="/", network_mode="none", gpu_ids=[], request_gpus=True
+    )
     assert "device_requests" not in config
 
 
 def test_device_request_names_exactly_the_leased_ids():
-    config = container_config("img", ["true"], env={}, labels={}, workdir="/", network_mode="none", gpu_ids=["3", "5"], request_gpus=True)
+    config = container_config(
+        "img", ["true"], env={}, labels={}, workdir="/", network_mode="none", gpu_ids=["3", "5"], request_gpus=True
+    )
     (request,) = config["device_requests"]
     assert request["DeviceIDs"] == ["3", "5"] and request["Capabilities"] == [["gpu"]]
-    unrequested = container_config("img", ["true"], env={}, labels={}, workdir="/", network_mode="none", gpu_ids=["3"], request_gpus=False)
+    unrequested = container_config(
+        "img", ["true"], env={}, labels={}, workdir="/", network_mode="none", gpu_ids=["3"], request_gpus=False
+    )
     assert "device_requests" not in unrequested
 
 

@@ -33,7 +33,9 @@ def legresult_of(suite, leg) -> dict:
     """The leg's metrics.json as its metrics stage builds it."""
     where = suite.leg_dir(leg)
     params = suite.plan().metrics_params(leg)
-    return metrics.build(params, spec=where.parent / "spec.json", image_tag=where / "image.tag", run_logs=[where / "run.log"])
+    return metrics.build(
+        params, spec=where.parent / "spec.json", image_tag=where / "image.tag", run_logs=[where / "run.log"]
+    )
 
 
 def recorded(suite, leg) -> tuple[dict, dict]:
@@ -177,7 +179,9 @@ def test_agent_image_is_the_baseline_with_the_patch_applied(engine, suite):
     assert run.outcome == "ok" and "app agent" in run.text
     assert not exists(engine, tag["image"])
     baseline_image = tag["recipe"]["derive"]["base"]["name"]
-    assert owned(suite)[baseline_image]["users"] == [f"{suite.target.commit}/baseline/1"]  # its one round: still pending
+    assert owned(suite)[baseline_image]["users"] == [
+        f"{suite.target.commit}/baseline/1"
+    ]  # its one round: still pending
 
 
 def test_patch_that_does_not_apply_in_the_image_fails_with_gits_words(suite):
@@ -203,7 +207,10 @@ def test_compiled_changes_need_a_rebuild_command(suite, rebuild):
         return
     assert tag["status"] == "ok"
     # The image's source tree (a benchmark runs in the pinned harness): rebuilt, with the patch.
-    run = suite.run(agent, {"benchmark_type": "latency", "argv": ["sh", "-c", "cd /opt/src && ls rebuilt-by-patchbench && cat kernel.c"]})
+    run = suite.run(
+        agent,
+        {"benchmark_type": "latency", "argv": ["sh", "-c", "cd /opt/src && ls rebuilt-by-patchbench && cat kernel.c"]},
+    )
     assert run.outcome == "ok" and "return 1" in run.text
 
 

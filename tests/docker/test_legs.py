@@ -18,7 +18,12 @@ from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION
 from tests.docker.conftest import BASE_IMAGE, suite_containers
 
 SERVER = ["python", "-m", "http.server", "{port}", "--bind", "{host}"]  # answers /health from the tree's file
-CLIENT = ["python", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read())", "http://{host}:{port}/health"]
+CLIENT = [
+    "python",
+    "-c",
+    "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read())",
+    "http://{host}:{port}/health",
+]
 FAKE_TOKEN = "hf_patchbenchFakeToken1234567890"
 
 
@@ -51,14 +56,18 @@ def test_a_server_that_dies_is_a_crash_at_once(suite, baseline):
 def test_a_benchmark_past_its_deadline_is_stopped_as_a_timeout(suite, baseline):
     suite.overrides = {"timeouts": {"benchmark_s": 2}}
     began = time.monotonic()
-    run = suite.run(baseline, {"benchmark_type": "latency", "argv": ["python", "-c", "print('going'); import time; time.sleep(60)"]})
+    run = suite.run(
+        baseline, {"benchmark_type": "latency", "argv": ["python", "-c", "print('going'); import time; time.sleep(60)"]}
+    )
     assert time.monotonic() - began < 20
     assert run.outcome == "timeout" and "going" in run.text
 
 
 def test_a_container_killed_for_memory_is_oom(suite, baseline):
     suite.overrides = {"docker": {"mem_limit": "32m"}}
-    run = suite.run(baseline, {"benchmark_type": "latency", "argv": ["python", "-c", "x = bytearray(512 << 20); print(len(x))"]})
+    run = suite.run(
+        baseline, {"benchmark_type": "latency", "argv": ["python", "-c", "x = bytearray(512 << 20); print(len(x))"]}
+    )
     assert run.outcome == "oom", run.text
     assert "OOMKilled" in run.notes["evidence"] and "32 MiB" in run.notes["evidence"]
 
@@ -82,7 +91,10 @@ def test_the_specs_input_files_are_mounted_read_only_at_their_host_path(suite, b
     dataset = tmp_path / "sharegpt.json"
     dataset.write_text('[{"conversations": []}]')
     script = "import sys; print(open(sys.argv[1]).read()); open(sys.argv[1], 'a')"
-    run = suite.run(baseline, {"benchmark_type": "latency", "argv": ["python", "-c", script, str(dataset)], "inputs": [str(dataset)]})
+    run = suite.run(
+        baseline,
+        {"benchmark_type": "latency", "argv": ["python", "-c", script, str(dataset)], "inputs": [str(dataset)]},
+    )
     assert '[{"conversations": []}]' in run.text  # read at the same path inside the container
     assert "Read-only file system" in run.text and run.outcome == "benchmark_crash"
 
@@ -121,7 +133,9 @@ def test_the_token_reaches_the_container_but_never_the_logs(suite, baseline, mon
 
 
 def test_sigterm_stops_the_leg_and_removes_its_containers(engine, suite, baseline):
-    argv = suite.run_argv(baseline, {"benchmark_type": "latency", "argv": ["python", "-c", "import time; time.sleep(120)"]})
+    argv = suite.run_argv(
+        baseline, {"benchmark_type": "latency", "argv": ["python", "-c", "import time; time.sleep(120)"]}
+    )
     proc = subprocess.Popen([sys.executable, "-m", "patchbench.cli", *argv])
     try:
         deadline = time.monotonic() + 30

@@ -81,7 +81,9 @@ def test_disk_budget_removes_least_recently_used_idle_images_first():
 
 
 def test_container_config_replaces_the_entrypoint_and_mounts_nothing_by_default():
-    config_ = container_config("img", ["python3", "-m", "x"], env={"A": "1"}, labels={"l": "v"}, workdir="/src", network_mode="bridge")
+    config_ = container_config(
+        "img", ["python3", "-m", "x"], env={"A": "1"}, labels={"l": "v"}, workdir="/src", network_mode="bridge"
+    )
     assert config_["entrypoint"] == ["python3"] and config_["command"] == ["-m", "x"]
     assert config_["init"] is True and config_["mounts"] == [] and "shm_size" not in config_
 
@@ -105,7 +107,9 @@ def test_docker_params_carry_the_image_users_and_no_secret(monkeypatch):
     # Every round of every leg that starts from the baseline image is a run job waiting for it.
     legs = ("baseline", "agent-alpha", "agent-beta", "agent-ident")
     assert baseline["claimants"] == [f"{commit}/{leg}/{n}" for leg in legs for n in range(1, plan.rounds + 1)]
-    assert plan.image_params(Leg(commit, "human"))["claimants"] == [f"{commit}/human/{n}" for n in range(1, plan.rounds + 1)]
+    assert plan.image_params(Leg(commit, "human"))["claimants"] == [
+        f"{commit}/human/{n}" for n in range(1, plan.rounds + 1)
+    ]
     run = plan.run_params(Leg(commit, "baseline"), 1)
     assert run["gpus"] == 1 and run["host_gpus"] == 1 and run["gpu_ids"] == [] and run["python"] == "python3"
     assert "hf_secret_value" not in repr(run) + repr(baseline)
@@ -143,7 +147,9 @@ def test_the_first_image_ahead_always_fits_even_a_zero_budget():
 
 
 def test_building_and_deriving_containers_yield_the_cpu():
-    shares = container_config("img", ["git", "apply"], env={}, labels={}, workdir="/src", network_mode="none", cpu_shares=2)
+    shares = container_config(
+        "img", ["git", "apply"], env={}, labels={}, workdir="/src", network_mode="none", cpu_shares=2
+    )
     assert shares["cpu_shares"] == 2
     plain = container_config("img", ["python3"], env={}, labels={}, workdir="/src", network_mode="none")
     assert "cpu_shares" not in plain  # a benchmark's container keeps the engine's default weight

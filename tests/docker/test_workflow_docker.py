@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from patchbench.layout import Layout
 from tests.docker.conftest import suite_containers
 from tests.test_workflow_demo import EXPECTED, commit_slugs
 from tests.workflow import copy_project, snakemake
-from patchbench.layout import Layout
 
 DEMO = Layout("demo")
 

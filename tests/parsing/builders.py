@@ -7,8 +7,8 @@ with a traceback after it" rather than as fifty lines of text.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / ".." / "shared" / "fixtures" / "vllm-outputs"
@@ -18,7 +18,7 @@ Row = tuple[str, object]
 
 def row(label: str, value: object) -> str:
     """A table row: label left-justified to 40, a space, value padded to 10 (trailing spaces kept)."""
-    return "{:<40} {:<10}".format(label, value)
+    return f"{label:<40} {value:<10}"
 
 
 def title(text: str, fill: str) -> str:

@@ -17,8 +17,8 @@ from tests.parsing.builders import (
     FIXTURES,
     LATENCIES_2024_06,
     SUMMARY_2024_06_METRICS,
-    serving_json,
     server_log,
+    serving_json,
     table_2024_06,
 )
 

@@ -494,10 +494,14 @@ def test_lines_that_only_look_like_collector_prefixes_are_kept() -> None:
         "[rank0]: ValueError: max_model_len is too small",
     ]
     result = parse_lines(lines)
-    assert result["failure"] == {"category": "benchmark_crash", "evidence": "[rank0]: ValueError: max_model_len is too small"}
+    assert result["failure"] == {
+        "category": "benchmark_crash",
+        "evidence": "[rank0]: ValueError: max_model_len is too small",
+    }
 
 
 # --- before 2025-10 vLLM printed no failed count (#26478): the requests that did not complete ----
+
 
 # benchmark_serving.py of 2024-09 (v0.6.x): print(args) first, then the table without
 # "Failed requests". vllm#11167: --num-prompts 100 gave "Successful requests: 97".

@@ -184,7 +184,11 @@ def test_direction_throughput_higher_is_better():
 
 def test_single_values_are_iso_benchs_improvement():
     # ISO-Bench: latency (ref - x) / ref, throughput (x - ref) / ref, in percent.
-    for metric, x, ref, expected in [(LATENCY, 90.0, 100.0, 10.0), (THROUGHPUT, 1100.0, 1000.0, 10.0), ("duration", 12.0, 10.0, -20.0)]:
+    for metric, x, ref, expected in [
+        (LATENCY, 90.0, 100.0, 10.0),
+        (THROUGHPUT, 1100.0, 1000.0, 10.0),
+        ("duration", 12.0, 10.0, -20.0),
+    ]:
         c = compare_samples([x], [ref], metric)
         assert c.improvement_pct == pytest.approx(expected)
         assert c.ci_low_pct is None and c.ci_high_pct is None and c.confidence is None

@@ -61,7 +61,10 @@ def test_each_leg_is_judged_once_against_baseline_and_human():
     # 0.9375 * b_i / b_j (P(U <= 2) = 4/252): after 101/99 and 100.5/99 comes 101/99.5, and at the
     # other end 99.5/101, so the improvement's interval is 4.8% to 7.6%.
     low, high = df.loc["agent-b", "ci_low_vs_human_pct"], df.loc["agent-b", "ci_high_vs_human_pct"]
-    assert (low, high) == (pytest.approx(100 * (1 - 0.9375 * 101 / 99.5)), pytest.approx(100 * (1 - 0.9375 * 99.5 / 101)))
+    assert (low, high) == (
+        pytest.approx(100 * (1 - 0.9375 * 101 / 99.5)),
+        pytest.approx(100 * (1 - 0.9375 * 99.5 / 101)),
+    )
     # 6.25% faster, but the interval reaches into the 5% band: not enough to call it better.
     assert df.loc["agent-b", "verdict_vs_human"] == "inconclusive"
     assert df.loc["agent-same", "improvement_over_human_pct"] == pytest.approx(0.0)
@@ -99,12 +102,24 @@ def test_image_columns_only_when_a_runtime_recorded_them():
     local = result("agent-a", scaled(0.9))
     local["provenance"]["image"] = {"runtime": "local", "digest": "sha256:3"}
     rows = {row["leg"]: row for row in leg_rows([pulled, unknown, local])}
-    assert (rows["baseline"]["image"], rows["baseline"]["image_pulled"], rows["baseline"]["disk_peak_gb"]) == ("img:b", True, 3.5)
-    assert rows["human"]["image"] == "img:h" and "image_pulled" not in rows["human"] and "disk_peak_gb" not in rows["human"]
+    assert (rows["baseline"]["image"], rows["baseline"]["image_pulled"], rows["baseline"]["disk_peak_gb"]) == (
+        "img:b",
+        True,
+        3.5,
+    )
+    assert (
+        rows["human"]["image"] == "img:h"
+        and "image_pulled" not in rows["human"]
+        and "disk_peak_gb" not in rows["human"]
+    )
     assert not {"image", "image_pulled", "disk_peak_gb"} & set(rows["agent-a"])
     df = frame(list(rows.values()))
     columns = list(df.columns)
-    assert columns[columns.index("gpu_busy_s") + 1 : columns.index("gpu_busy_s") + 4] == ["image", "image_pulled", "disk_peak_gb"]
+    assert columns[columns.index("gpu_busy_s") + 1 : columns.index("gpu_busy_s") + 4] == [
+        "image",
+        "image_pulled",
+        "disk_peak_gb",
+    ]
     assert math.isnan(df.set_index("leg").loc["agent-a", "disk_peak_gb"])
     spine = frame(leg_rows([result("baseline"), result("human")]))
     assert not {"image", "image_pulled", "disk_peak_gb"} & set(spine.columns)  # local runs: the columns are absent

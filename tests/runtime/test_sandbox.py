@@ -23,9 +23,9 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -385,7 +385,7 @@ def test_stop_is_graceful_then_forced(leg, pod):
         command = pod.start(
             [PY, str(script)], env=sandbox.base_env(), log=log, cwd=leg.worktree, confinement=leg.confinement()
         )
-        assert wait_for(lambda: "up" in log.read_text(), 10)
+        assert wait_for(lambda log=log: "up" in log.read_text(), 10)
         began = time.monotonic()
         codes.append((command.stop(grace_s=1.0), time.monotonic() - began))
     (polite_code, polite_s), (stubborn_code, stubborn_s) = codes
@@ -408,7 +408,7 @@ def test_writes_outside_the_working_copy_have_no_effect(leg, pod):
     }
     attack = f"""
         import pathlib
-        for name, path in {({name: str(path) for name, path in targets.items()})!r}.items():
+        for name, path in { ({name: str(path) for name, path in targets.items()})!r}.items():
             try:
                 pathlib.Path(path).write_text("agent")
                 print("wrote", name)
@@ -483,8 +483,8 @@ def test_mounts_deeper_paths_win(leg, pod):
         f"""
         import os
         print("token file:", repr(open({str(secret_file)!r}).read()))
-        print("weights:", open({str(readable / 'weights.bin')!r}).read())
-        print("inside hidden:", os.listdir({str(readable / 'hidden-inside')!r}))
+        print("weights:", open({str(readable / "weights.bin")!r}).read())
+        print("inside hidden:", os.listdir({str(readable / "hidden-inside")!r}))
         print("git:", os.listdir(".git"))
         print("results:", sorted(os.listdir({str(leg.results)!r})))
         """,
@@ -643,7 +643,7 @@ def test_a_unix_socket_of_the_host_is_reachable_only_when_visible(leg, pod):
         attack = f"""
             import socket
             try:
-                socket.socket(socket.AF_UNIX).connect({str(folder / 'daemon.sock')!r})
+                socket.socket(socket.AF_UNIX).connect({str(folder / "daemon.sock")!r})
                 print("reached")
             except OSError as exc:
                 print("blocked", exc)
@@ -782,7 +782,7 @@ def test_shared_files_cannot_be_changed_to_slow_other_legs(leg, pod, tmp_path):
     (shared / "config.json").write_text('{"num_hidden_layers": 32}')
     attack = f"""
         import os, pathlib
-        config = pathlib.Path({str(shared / 'config.json')!r})
+        config = pathlib.Path({str(shared / "config.json")!r})
         for action, do in (
             ("rewrite", lambda: config.write_text('{{"num_hidden_layers": 320}}')),
             ("replace", lambda: os.replace(config, config.with_suffix(".bak"))),

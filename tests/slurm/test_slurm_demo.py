@@ -16,10 +16,10 @@ import subprocess
 import pandas as pd
 import pytest
 
+from patchbench.layout import Layout
 from tests.slurm.conftest import NODE_GPUS, leg_gpu_ids, run_on_slurm, site_profile, slurm_gpus
 from tests.test_workflow_demo import EXPECTED, commit_slugs, running_legs
 from tests.workflow import copy_project
-from patchbench.layout import Layout
 
 DEMO = Layout("demo")
 

@@ -14,9 +14,9 @@ import json
 
 import pytest
 
+from patchbench.layout import METRICS, Layout
 from tests.slurm.conftest import leg_gpu_ids, run_on_slurm, site_profile, slurm_gpus
 from tests.workflow import copy_project
-from patchbench.layout import METRICS, Layout
 
 TP2 = Layout("tp2")
 

@@ -25,7 +25,12 @@ SERVER_FACTS = ParserFacts(options("--host", "--port").options, includes=("Async
 
 
 def tree(client: ParserFacts = CLIENT, **changes) -> TreeFacts:
-    facts = {"package": True, "scripts": {"serving": client}, "server": SERVER_FACTS, "engine": {"AsyncEngineArgs": ENGINE}}
+    facts = {
+        "package": True,
+        "scripts": {"serving": client},
+        "server": SERVER_FACTS,
+        "engine": {"AsyncEngineArgs": ENGINE},
+    }
     return TreeFacts(**{**facts, **changes})
 
 
@@ -34,7 +39,9 @@ def judge(command: str, facts: TreeFacts | None, suite: SuiteSettings = SUITE):
 
 
 def test_options_a_set_could_not_read_go_where_the_configs_list_says():
-    incomplete = ParserFacts(CLIENT.options, unknown=("benchmark_serving.py:9: an option whose name is computed at run time",))
+    incomplete = ParserFacts(
+        CLIENT.options, unknown=("benchmark_serving.py:9: an option whose name is computed at run time",)
+    )
     checked = judge("python benchmarks/benchmark_serving.py --model m --dtype half --mystery 1", tree(incomplete))
     spec = checked.result
     assert not isinstance(spec, Failure)
@@ -47,7 +54,9 @@ def test_options_a_set_could_not_read_go_where_the_configs_list_says():
 
 
 def test_a_server_command_that_runs_another_module_leaves_the_server_undecided():
-    suite = SuiteSettings(TREE_RULES, "vllm serve {model} --host {host} --port {port}", ("--dtype",), "vllm", SUITE.dataset)
+    suite = SuiteSettings(
+        TREE_RULES, "vllm serve {model} --host {host} --port {port}", ("--dtype",), "vllm", SUITE.dataset
+    )
     checked = judge("python benchmarks/benchmark_serving.py --model m --dtype half", tree(), suite)
     assert not isinstance(checked.result, Failure) and checked.result.server_argv[-2:] == ("--dtype", "half")
     assert "does not run vllm.entrypoints.openai.api_server" in checked.findings[0].message
@@ -55,7 +64,9 @@ def test_a_server_command_that_runs_another_module_leaves_the_server_undecided()
 
 def test_a_tree_without_the_server_module_cannot_serve():
     checked = judge("python benchmarks/benchmark_serving.py --model m", tree(server=None))
-    assert checked.result == Failure("missing_benchmark_script", "the tree has no server module vllm.entrypoints.openai.api_server")
+    assert checked.result == Failure(
+        "missing_benchmark_script", "the tree has no server module vllm.entrypoints.openai.api_server"
+    )
 
 
 def test_a_stub_script_without_the_cli_is_a_deprecated_script():
@@ -68,7 +79,8 @@ def test_a_required_client_option_the_command_lacks():
     client = options("--model", "--tokenizer", "--dataset-name", *lengths, required=("--tokenizer",))
     checked = judge("python benchmarks/benchmark_serving.py --model m", tree(client))
     assert checked.result == Failure(
-        "bad_arguments", "python benchmarks/benchmark_serving.py of this revision requires --tokenizer, which the command does not give"
+        "bad_arguments",
+        "python benchmarks/benchmark_serving.py of this revision requires --tokenizer, which the command does not give",
     )
 
 

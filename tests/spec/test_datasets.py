@@ -43,7 +43,11 @@ def test_sharegpt_without_a_file_and_an_authors_file_are_replaced():
         [["--dataset-path", "./ShareGPT.json"]],
     ):
         items = provide([["--model", "m"], *given], CLIENT_2024_07, RANDOM)
-        assert items[1:] == [["--dataset-name", "random"], ["--random-input-len", "1024"], ["--random-output-len", "128"]]
+        assert items[1:] == [
+            ["--dataset-name", "random"],
+            ["--random-input-len", "1024"],
+            ["--random-output-len", "128"],
+        ]
 
 
 def test_the_configured_sharegpt_file_is_spelt_as_each_client_wants():

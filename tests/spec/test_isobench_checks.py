@@ -30,7 +30,17 @@ from tests.spec.vllm_fixture import FixtureRepo, build_repo, load_facts
 
 MAPPING = REPO_ROOT / "config" / "isobench" / "benchmark_mode_mapping.json"
 COMMITS = load_facts()["commits"]
-SERVER = ["python", "-m", "vllm.entrypoints.openai.api_server", "--model", "{model}", "--host", "{host}", "--port", "{port}"]
+SERVER = [
+    "python",
+    "-m",
+    "vllm.entrypoints.openai.api_server",
+    "--model",
+    "{model}",
+    "--host",
+    "{host}",
+    "--port",
+    "{port}",
+]
 RANDOM = ["--dataset-name", "random", "--random-input-len", "1024", "--random-output-len", "128"]
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 SHAREGPT = "<sharegpt>"  # stands for the configured file's absolute path
@@ -71,7 +81,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, fixture_repo: FixtureRepo)
     suite = yaml.safe_load((REPO_ROOT / "config" / "isobench-vllm.yaml").read_text())
     suite.update(repo=str(fixture_repo.path), commits=str(root / "mapping.json"), gpus=8)
     (root / "random.yaml").write_text(yaml.safe_dump(suite))
-    (root / "sharegpt.yaml").write_text(yaml.safe_dump({**suite, "datasets": {"sharegpt": str(root / "sharegpt.json")}}))
+    (root / "sharegpt.yaml").write_text(
+        yaml.safe_dump({**suite, "datasets": {"sharegpt": str(root / "sharegpt.json")}})
+    )
     return root
 
 
@@ -95,7 +107,10 @@ def spec_stage(workdir: Path, fixture_repo: FixtureRepo, suite_file: str) -> dic
         params = json.dumps(plan.revisions_params(commit))
         assert cli.main(["revisions", "--params", params, "--repo", repo, "--out", str(revisions)]) == 0
         params = json.dumps(plan.spec_params(commit))
-        assert cli.main(["spec", "--params", params, "--repo", repo, "--revisions", str(revisions), "--out", str(spec)]) == 0
+        assert (
+            cli.main(["spec", "--params", params, "--repo", repo, "--revisions", str(revisions), "--out", str(spec)])
+            == 0
+        )
         results[key] = json.loads(spec.read_text())
     return results
 
@@ -131,7 +146,10 @@ def client_and_server(result: dict[str, Any], sharegpt: str = "") -> tuple[list[
 SERVING = "python benchmarks/benchmark_serving.py"
 EXPECTED_SPECS = {
     # engine flags the client lacks go to the server, as the 2024-08 tree defines them
-    "660470e5": (f"{SERVING} --model {LLAMA}", "--tensor-parallel-size 1 --enable-prefix-caching --use-v2-block-manager"),
+    "660470e5": (
+        f"{SERVING} --model {LLAMA}",
+        "--tensor-parallel-size 1 --enable-prefix-caching --use-v2-block-manager",
+    ),
     "e206b543": (f"{SERVING} --model {LLAMA} --backend vllm --num-prompts 100", "--guided-decoding-backend xgrammar"),
     "22dd9c27": (f"{SERVING} --model {LLAMA} --num-prompts 300 --seed 0", "--dtype float16"),
     "dae68969": (f"{SERVING} --model deepseek-ai/DeepSeek-R1", "--tensor-parallel-size 8"),
@@ -173,7 +191,10 @@ EVIDENCE = {
     "89a84b0b": ("unsupported_flag", "accepts: --input-len 1024"),
     "379da6dc": ("unsupported_flag", "accepts: --input-len 1000, --output-len 50"),
     "d55e446d": ("unsupported_flag", "accepts: --batch-size 2"),
-    "83450458": ("unsupported_flag", "benchmarks/benchmark_latency.py of this revision does not accept: --ngram-prompt-lookup-max 4"),
+    "83450458": (
+        "unsupported_flag",
+        "benchmarks/benchmark_latency.py of this revision does not accept: --ngram-prompt-lookup-max 4",
+    ),
     "c45f3c3a": ("missing_benchmark_script", "the tree has no vllm package"),
     "d4bc1a4d": ("missing_benchmark_script", "the tree has no vllm package"),
     "3a243095": ("bad_arguments", "no usable dataset"),
@@ -251,7 +272,10 @@ def test_the_sharegpt_file_is_spelt_as_each_client_wants(with_sharegpt, workdir)
 def test_outcomes_of_all_96_commits_with_a_sharegpt_file(with_sharegpt):
     failing = {key: outcome(r) for key, r in with_sharegpt.items() if outcome(r) != "spec"}
     # The 2023 clients want --tokenizer (not --model) and post to an API the OpenAI server lacks.
-    assert {key: o for key, o in failing.items() if o == "bad_arguments"} == {"ec3b5ce9": "bad_arguments", "21d93c14": "bad_arguments"}
+    assert {key: o for key, o in failing.items() if o == "bad_arguments"} == {
+        "ec3b5ce9": "bad_arguments",
+        "21d93c14": "bad_arguments",
+    }
     assert "requires --tokenizer" in with_sharegpt["ec3b5ce9"]["error"]["evidence"]
     assert len(failing) == len(PLANNED_SKIPS) + 2 + len(UNSUPPORTED) + len(PRE_VLLM) == 16
 

@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from patchbench.spec.command import split_options
-from patchbench.spec.tree import OptionSet, ParserFacts, TreeFacts, facts_from_json, git_reader, read_tree, route_serving
+from patchbench.spec.tree import (
+    OptionSet,
+    ParserFacts,
+    TreeFacts,
+    facts_from_json,
+    git_reader,
+    read_tree,
+    route_serving,
+)
 from tests.conftest import git
 from tests.spec.vllm_fixture import FixtureRepo, build_repo, load_facts, tree_files
 
@@ -64,7 +72,9 @@ def test_pre_vllm_trees_have_no_benchmark_to_run(fixture_repo: FixtureRepo, key:
 
 def serving_route(repo: FixtureRepo, key: str, command: str):
     facts = read(repo, key)
-    return route_serving(split_options(shlex.split(command)), facts.program("serving", "script"), facts.server_options())
+    return route_serving(
+        split_options(shlex.split(command)), facts.program("serving", "script"), facts.server_options()
+    )
 
 
 def test_engine_flags_given_to_the_serving_client_belong_to_the_server(fixture_repo: FixtureRepo) -> None:

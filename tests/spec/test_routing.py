@@ -90,7 +90,9 @@ def test_serving_items_go_where_this_version_defines_them() -> None:
 
 def test_a_set_that_could_not_be_fully_read_leaves_items_undecided() -> None:
     unread_server = OptionSet(SERVER.options, unknown=("vllm/engine/arg_utils.py does not parse",))
-    route = route_serving([["--input-len", "1"], ["--model", "m"], ["--seed", "1"], ["-tp", "2"]], CLIENT, unread_server)
+    route = route_serving(
+        [["--input-len", "1"], ["--model", "m"], ["--seed", "1"], ["-tp", "2"]], CLIENT, unread_server
+    )
     assert route.undecided == [["--input-len", "1"]]
     assert route.benchmark == [["--model", "m"], ["--seed", "1"]]
     assert route.server == [["--model", "m"], ["-tp", "2"]]
@@ -124,7 +126,9 @@ def test_includes_resolve_through_the_engine_sets() -> None:
 
 
 def test_facts_survive_json_with_each_option_and_parser_stored_once() -> None:
-    shared = ParserFacts((Option(("--dataset",), "1", True), Option(("--tensor-parallel-size", "-tp"), "1")), underscores=True)
+    shared = ParserFacts(
+        (Option(("--dataset",), "1", True), Option(("--tensor-parallel-size", "-tp"), "1")), underscores=True
+    )
     other = ParserFacts((Option(("--dataset",), "1", True), Option(("--goodput",), "+")), unknown=("x.py:3: why",))
     facts = {
         "a" * 40: TreeFacts(package=True, scripts={"serving": shared}, stubs=frozenset({"latency"}), server=other),

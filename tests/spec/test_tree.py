@@ -446,7 +446,9 @@ def test_groups_helpers_and_a_sibling_module_all_add_to_the_one_parser() -> None
 def test_a_plain_argparse_parser_reads_no_underscore_spellings() -> None:
     facts = tree(
         {
-            "benchmarks/benchmark_serving.py": SERVING_2025.replace("FlexibleArgumentParser(", "argparse.ArgumentParser("),
+            "benchmarks/benchmark_serving.py": SERVING_2025.replace(
+                "FlexibleArgumentParser(", "argparse.ArgumentParser("
+            ),
             "benchmarks/benchmark_dataset.py": DATASET_HELPERS,
         }
     )

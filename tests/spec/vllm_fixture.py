@@ -119,7 +119,9 @@ def _add_argument(option: Option) -> str:
 
 def _body(parser: ParserFacts, indent: str, last: str) -> str:
     """The parser's options, then the option sets it includes, then ``last``."""
-    lines = [_add_argument(o) for o in parser.options] + [f"parser = {name}.add_cli_args(parser)" for name in parser.includes]
+    lines = [_add_argument(o) for o in parser.options] + [
+        f"parser = {name}.add_cli_args(parser)" for name in parser.includes
+    ]
     return "\n".join(indent + line for line in [*lines, last])
 
 

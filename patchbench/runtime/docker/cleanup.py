@@ -12,6 +12,7 @@ from patchbench.runtime import images
 from patchbench.runtime.docker.engine import Say
 from patchbench.runtime.images import ImageStore
 
+
 def sweep(client: docker.DockerClient, labels: dict[str, str]) -> int:
     """Remove every container carrying ``labels`` (running or not); how many there were."""
     filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
@@ -20,6 +21,7 @@ def sweep(client: docker.DockerClient, labels: dict[str, str]) -> int:
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
     return len(found)
+
 
 def owned_sizes(client: docker.DockerClient, state: dict[str, Any]) -> dict[str, int]:
     """Bytes of each image the suite owns; names that are gone or now name another image are dropped."""
@@ -35,10 +37,12 @@ def owned_sizes(client: docker.DockerClient, state: dict[str, Any]) -> dict[str,
         sizes[name] = int(image.attrs.get("Size", 0))
     return sizes
 
+
 def held(client: docker.DockerClient, store: ImageStore) -> float:
     """GB the images this suite brought onto the host take now (images present before are not counted)."""
     with store.state() as state:
         return images.held_gb(owned_sizes(client, state))
+
 
 def collect(client: docker.DockerClient, store: ImageStore, budget_gb: float, *, say: Say) -> list[str]:
     """Remove the suite's idle images beyond the budget (by name: other names of an image keep it)."""

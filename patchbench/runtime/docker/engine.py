@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, Callable, Sequence
+from typing import IO, Any
 
 import docker
 import docker.errors
@@ -40,9 +41,11 @@ def connect(timeout_s: float = CLIENT_TIMEOUT_S) -> docker.DockerClient:
     """A client of the engine named by the environment (``DOCKER_HOST``, else the local socket)."""
     return docker.from_env(version=API_VERSION, timeout=int(timeout_s))
 
+
 def identity(image: Image) -> str:
     """What ``image.tag`` records: the recipe digest of an image patchbench made, else the image ID."""
     return image.labels.get(RECIPE_LABEL) or image.id
+
 
 def say_to(handle: IO[str]) -> Say:
     def say(line: str) -> None:
@@ -50,6 +53,7 @@ def say_to(handle: IO[str]) -> Say:
         handle.flush()
 
     return say
+
 
 def container_config(
     image: str,
@@ -96,6 +100,7 @@ def container_config(
     if cpu_shares:
         config["cpu_shares"] = cpu_shares
     return config
+
 
 def launch(client: docker.DockerClient, config: dict[str, Any]) -> Container:
     """Create and start a container, or say why the engine would not (``container_start_failed``).

@@ -18,9 +18,10 @@ import contextlib
 import functools
 import math
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import docker
 import docker.errors
@@ -49,6 +50,7 @@ from patchbench.runtime.harness import ensure_harness
 from patchbench.runtime.images import ImageStore
 from patchbench.runtime.runlog import RunLogWriter
 
+
 def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out: Path) -> None:
     """Run one round of the leg's benchmark in containers of its image; write its run.log; then let go of images."""
     store = ImageStore(Path(params["state_dir"]))
@@ -58,6 +60,7 @@ def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out:
     finally:
         if store.release(params["run_id"]):
             collect(connect(), store, params["docker"]["disk_budget_gb"], say=say_to(sys.stderr))
+
 
 @contextlib.contextmanager
 def _container_executor(
@@ -104,6 +107,7 @@ def _container_executor(
     finally:
         sweep(connect(), labels)  # a fresh client: an interrupt may have broken the old one's connection
 
+
 @dataclass
 class ContainerService:
     """A server running as a container."""
@@ -128,6 +132,7 @@ class ContainerService:
 
     def cause(self) -> Failure | None:
         return _oom(self.container, "server") or _exec_failure(self.container, "server")
+
 
 class ContainerExecutor:
     """Each command a container of the leg's image, in the leg's source tree, with the leg's GPUs."""
@@ -206,9 +211,11 @@ class ContainerExecutor:
         )
         return launch(self.client, config)
 
+
 def _exit_code(container: Container) -> int:
     container.reload()
     return int(container.attrs["State"]["ExitCode"])
+
 
 def _oom(container: Container, role: str) -> Failure | None:
     container.reload()
@@ -217,6 +224,7 @@ def _oom(container: Container, role: str) -> Failure | None:
     limit = container.attrs["HostConfig"].get("Memory") or 0
     within = f"its memory limit of {limit // 2**20} MiB" if limit else "the host's memory"
     return Failure(failures.OOM, f"the {role} container was killed for exceeding {within} (OOMKilled, exit 137)")
+
 
 def _exec_failure(container: Container, role: str) -> Failure | None:
     return exec_failure(_exit_code(container), container.logs(stdout=True, stderr=True, tail=5), role)

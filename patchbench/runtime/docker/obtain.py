@@ -22,9 +22,10 @@ import os
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 import docker
 import docker.errors
@@ -101,6 +102,7 @@ def prepare(
 
     image_stage.prepare_leg(params, runtime="docker", revisions=revisions, patch=patch, out=out, build=build)
 
+
 def _start_recipe(params: dict[str, Any], tag: dict[str, Any]) -> dict[str, Any]:
     """How to obtain the image a leg starts from: by name, pulled, or built from the Dockerfile template."""
     docker_params = params["docker"]
@@ -117,12 +119,17 @@ def _start_recipe(params: dict[str, Any], tag: dict[str, Any]) -> dict[str, Any]
         }
     return {"name": name, "pull": docker_params["pull"], "build": build}
 
+
 def _derived_recipe(
     params: dict[str, Any], tag: dict[str, Any], base: dict[str, Any], patch: Path, *, rebuild: bool
 ) -> dict[str, Any]:
     """The agent's image: the start image with the patch applied (and rebuilt when it must be)."""
     name = images.image_name(
-        params["images"]["agent"], suite=params["suite"], commit=tag["commit"], parent=tag["parent"], agent=params["agent"]
+        params["images"]["agent"],
+        suite=params["suite"],
+        commit=tag["commit"],
+        parent=tag["parent"],
+        agent=params["agent"],
     )
     return {
         "name": name,
@@ -135,10 +142,12 @@ def _derived_recipe(
         },
     }
 
+
 @dataclass(frozen=True)
 class Obtained:
     image: Image
     digest: str
+
 
 @dataclass
 class Obtainer:
@@ -397,7 +406,14 @@ class Obtainer:
         """Run one step in a container of ``image_id`` and commit the result (tagged ``name`` when given)."""
         labels = {**self.labels, LABEL_ROLE: "derive"}
         config = container_config(
-            image_id, argv, env={}, labels=labels, workdir=workdir, network_mode=network, mounts=mounts, cpu_shares=CPU_SHARES
+            image_id,
+            argv,
+            env={},
+            labels=labels,
+            workdir=workdir,
+            network_mode=network,
+            mounts=mounts,
+            cpu_shares=CPU_SHARES,
         )
         container = launch(self.client, config)
         try:
@@ -437,8 +453,10 @@ class Obtainer:
         with self.store.state() as state:
             images.owned(state).pop(name, None)
 
+
 def _build_digest(base_digest: str, build: dict[str, Any]) -> str:
     return images.recipe_digest({k: build[k] for k in ("dockerfile", "source_dir", "checkout")} | {"base": base_digest})
+
 
 def _write_context(handle: IO[bytes], repo: Path, revision: str, dockerfile: str) -> None:
     """The build context: the target tree at ``revision`` under ``src/`` (``git archive``) plus the Dockerfile."""
@@ -452,8 +470,10 @@ def _write_context(handle: IO[bytes], repo: Path, revision: str, dockerfile: str
         info.mtime = 0
         tar.addfile(info, fileobj=io.BytesIO(data))
 
+
 def _missing(evidence: str) -> run_stage.LegFailure:
     return run_stage.LegFailure(Failure(failures.MISSING_IMAGE, evidence))
+
 
 class PullProgress:
     """Pull events as log lines: every change of a layer's status, running progress at most every 10 s."""
