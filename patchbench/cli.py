@@ -93,8 +93,17 @@ def _runtime(name: str) -> Any:
 
 
 def cmd_leg_image(args: argparse.Namespace) -> int:
+    from patchbench import artifacts
+    from patchbench.layout import SPEC
+    from patchbench.runtime import image as image_stage
     from patchbench.runtime import lookahead
 
+    commit_spec = artifacts.read_artifact(args.spec, SPEC)
+    if commit_spec["spec"] is None:  # the tree ruled the command out: no leg of the commit runs
+        image_stage.skip_leg(
+            args.params, revisions=args.revisions, patch=args.patch, out=args.out, reason=commit_spec["error"]
+        )
+        return 0
     runtime = _runtime(args.params["runtime"])
     # Beside a benchmark: yield the CPU and the disk to it, and wait for this commit's turn.
     lookahead.lower_priority()
@@ -251,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Prepare the leg's image and write image.tag.",
         "repo",
         "revisions",
+        "spec",
         "patch",
         "worktree",
         "log",

@@ -2,6 +2,8 @@ rule image:
     """Prepare the leg's image (local runtime: a private working copy, patch applied)."""
     input:
         revisions=PATHS.commit_file("{commit}", layout.REVISIONS),
+        # A commit whose spec the tree ruled out prepares nothing.
+        spec=PATHS.commit_file("{commit}", layout.SPEC),
         patch=PATHS.leg_file("{commit}", "{leg}", layout.PATCH),
     output:
         PATHS.leg_file("{commit}", "{leg}", layout.IMAGE_TAG),
@@ -22,5 +24,6 @@ rule image:
         worktree=PATHS.worktree("{commit}", "{leg}"),
     shell:
         "patchbench leg image --params {params.leg:q} --repo {params.repo:q} --revisions {input.revisions:q} "
+        "--spec {input.spec:q} "
         "--patch {input.patch:q} "
         "--worktree {params.worktree:q} --log {log:q} --out {output:q} 2>> {log:q}"

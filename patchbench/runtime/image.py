@@ -28,24 +28,36 @@ Build = Callable[[dict[str, Any]], Failure | None]
 
 def prepare_leg(params: dict[str, Any], *, runtime: str, revisions: Path, patch: Path, out: Path, build: Build) -> None:
     """Write the leg's ``image.tag``; failures are recorded in it, never raised."""
-    variant = params["variant"]
+    tag = _start_tag(params, runtime=runtime, revisions=revisions, patch=patch)
     known = read_revisions(revisions)
-    tag: dict[str, Any] = {
+    failure = known.failure_for(params["variant"])
+    if failure is None:
+        tag["checkout"] = known.checkout(params["variant"])
+        failure = build(tag)
+    tag["status"] = "failed" if failure else "ok"
+    tag["failure"] = failure.as_dict() if failure else None
+    artifacts.write_artifact(out, IMAGE_TAG, tag)
+
+
+def skip_leg(params: dict[str, Any], *, revisions: Path, patch: Path, out: Path, reason: dict[str, str]) -> None:
+    """Write an ``image.tag`` that prepared nothing: the commit's spec ruled its command out
+    (``reason``), so no leg of it runs and no working copy, pull or build is worth its time."""
+    tag = _start_tag(params, runtime=params["runtime"], revisions=revisions, patch=patch)
+    tag.update(status="skipped", failure=reason)
+    artifacts.write_artifact(out, IMAGE_TAG, tag)
+
+
+def _start_tag(params: dict[str, Any], *, runtime: str, revisions: Path, patch: Path) -> dict[str, Any]:
+    known = read_revisions(revisions)
+    return {
         "runtime": runtime,
-        "variant": variant,
+        "variant": params["variant"],
         "patch": str(patch),
         "patch_sha256": file_sha256(patch),
         "commit": known.commit,
         "parent": known.parent,
         "parent_repaired": known.parent_repaired,
     }
-    failure = known.failure_for(variant)
-    if failure is None:
-        tag["checkout"] = known.checkout(variant)
-        failure = build(tag)
-    tag["status"] = "failed" if failure else "ok"
-    tag["failure"] = failure.as_dict() if failure else None
-    artifacts.write_artifact(out, IMAGE_TAG, tag)
 
 
 def vet_patch(repo: Path, checkout: str, patch: Path, scratch: Path) -> Applied:
