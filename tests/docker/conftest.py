@@ -177,19 +177,29 @@ class Harness:
         assert cli.main(["revisions", "--params", params, "--repo", str(self.target.bare), "--out", str(out)]) == 0
         return out
 
+    def spec_file(self, spec: dict[str, Any]) -> Path:
+        """The commit's spec.json holding ``spec`` (a BenchSpec as a dict): these tests' targets are
+        toy trees that the spec stage would rule out, and the image and run stages are what they test."""
+        spec_file = Path(self.layout.commit_file(self.target.commit, SPEC))
+        spec_file.parent.mkdir(parents=True, exist_ok=True)
+        artifacts.write_artifact(spec_file, SPEC, {"spec": {"gpus": 1, "env": {}, "server_argv": [], **spec}})
+        return spec_file
+
     def prepare(self, leg: Leg) -> dict[str, Any]:
         """The patch and image stages; the image.tag."""
         plan = self.plan()
         where = self.leg_dir(leg)
         where.mkdir(parents=True, exist_ok=True)
         revisions, patch = self.revisions(), where / "patch.diff"
+        spec = self.spec_file({"argv": []})
         agent = plan.agent_patch(leg)
         argv = self._stage("patch", plan.patch_params(leg), repo=self.target.bare, revisions=revisions)
         assert cli.main(argv + ([str(agent)] if agent else []) + ["--out", str(patch)]) == 0
         log = Path(self.layout.log("image", leg.commit, leg.name))
         log.parent.mkdir(parents=True, exist_ok=True)
         worktree = Path(self.layout.worktree(leg.commit, leg.name))
-        paths = {"repo": self.target.bare, "revisions": revisions, "patch": patch, "worktree": worktree, "log": log}
+        paths = {"repo": self.target.bare, "revisions": revisions, "spec": spec, "patch": patch}
+        paths |= {"worktree": worktree, "log": log}
         argv = self._stage("image", plan.image_params(leg), **paths)
         assert cli.main(argv + ["--out", str(where / "image.tag")]) == 0
         return json.loads((where / "image.tag").read_text())
@@ -200,8 +210,7 @@ class Harness:
     def run_argv(self, leg: Leg, spec: dict[str, Any]) -> list[str]:
         """``patchbench leg run`` arguments for ``leg`` running ``spec`` (a BenchSpec as a dict)."""
         where = self.leg_dir(leg)
-        spec_file = where.parent / "spec.json"
-        artifacts.write_artifact(spec_file, SPEC, {"spec": {"gpus": 1, "env": {}, "server_argv": [], **spec}})
+        spec_file = self.spec_file(spec)
         argv = self._stage(
             "run", self.plan().run_params(leg, 1), spec=spec_file, image=where / "image.tag", repo=self.target.bare
         )
