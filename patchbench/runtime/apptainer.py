@@ -6,9 +6,12 @@ A leg's image is a local ``.sif`` when ``apptainer.sif_dir`` has one, else
 images are read-only and cannot be committed, so an agent's patch (vetted on
 the host first) is mounted read-only and applied with ``git apply`` as each
 command starts, in a throw-away writable overlay; a patch that would need a
-rebuild cannot be honoured, so such legs fail as ``needs_rebuild``. Commands
-are child processes of the leg, as with the local runtime, and share the
-host's network: a server binds 127.0.0.1 on a free port.
+rebuild cannot be honoured, so such legs fail as ``needs_rebuild``. The
+server runs in the image's source tree; a client or offline benchmark runs
+in the commit's pinned harness (``runtime.harness``), bound read-only, with
+the engine under test still the leg's. Commands are child processes of the
+leg, as with the local runtime, and share the host's network: a server binds
+127.0.0.1 on a free port.
 
 Apptainer is not installable on our machines: the command lines are built by
 the pure functions below and tested; no test runs a real Apptainer.
@@ -30,12 +33,13 @@ from patchbench.failures import Failure
 from patchbench.runtime import PlannedLeg, containers, images
 from patchbench.runtime import image as image_stage
 from patchbench.runtime import run as run_stage
+from patchbench.runtime.harness import ensure_harness
 from patchbench.runtime.runlog import RunLogWriter
 
 DOCKER_SCHEME = "docker://"
 ENV_PREFIX = "APPTAINERENV_"  # how variables reach a --cleanenv container without appearing on its command line
-# `sh -c SCRIPT PATCH CMD...`: $0 is the patch, "$@" the command it then becomes.
-APPLY_THEN_EXEC = 'git apply "$0" && exec "$@"'
+# `sh -c SCRIPT PATCH SOURCE_DIR CMD...`: $0 is the patch, $1 the tree it applies to, then the command.
+APPLY_THEN_EXEC = 'git -C "$1" apply "$0" && shift && exec "$@"'
 
 
 def image_reference(name: str, sif_dir: str, *, pull: bool) -> str | None:
@@ -58,21 +62,26 @@ def exec_argv(
     patch: Path | None = None,
     hf_cache: str = "",
     inputs: tuple[str, ...] = (),
+    harness: Path | None = None,
 ) -> list[str]:
-    """``apptainer exec`` of ``argv`` in ``source_dir`` of ``image`` (an agent's ``patch`` applied first;
-    ``inputs``, host files the command reads, bound read-only at the same path)."""
-    command = [executable, "exec", "--cleanenv", "--pwd", source_dir]
+    """``apptainer exec`` of ``argv`` in ``source_dir`` of ``image``, or in the pinned ``harness``
+    (bound read-only) for a command that measures; an agent's ``patch`` applied to ``source_dir``
+    first; ``inputs``, host files the command reads, bound read-only at the same path."""
+    workdir = containers.HARNESS_MOUNT if harness is not None else source_dir
+    command = [executable, "exec", "--cleanenv", "--pwd", workdir]
     if nv:
         command.append("--nv")
     if hf_cache:
         command += ["--bind", f"{Path(hf_cache).expanduser().resolve()}:{containers.HF_CACHE_MOUNT}"]
     for path in inputs:
         command += ["--bind", f"{path}:{path}:ro"]
+    if harness is not None:
+        command += ["--bind", f"{harness.resolve()}:{containers.HARNESS_MOUNT}:ro"]
     if patch is not None:
         command += ["--writable-tmpfs", "--bind", f"{patch.resolve()}:{containers.PATCH_MOUNT}:ro"]
     command += [*options, image]
     if patch is not None:
-        command += ["sh", "-c", APPLY_THEN_EXEC, containers.PATCH_MOUNT]
+        command += ["sh", "-c", APPLY_THEN_EXEC, containers.PATCH_MOUNT, source_dir]
     return command + argv
 
 
@@ -143,7 +152,7 @@ def prepare(
 
 def run(params: dict[str, Any], *, spec: Path, image_tag: Path, repo: Path, out: Path) -> None:
     """Run the leg's benchmark through ``apptainer exec``; write ``run.log``."""
-    opener = functools.partial(_apptainer_executor, params=params, scratch=out.parent)
+    opener = functools.partial(_apptainer_executor, params=params, repo=repo, scratch=out.parent)
     run_stage.run_leg(params, spec=spec, image_tag=image_tag, out=out, open_executor=opener)
 
 
@@ -155,6 +164,7 @@ def _apptainer_executor(
     inputs: tuple[str, ...],
     *,
     params: dict[str, Any],
+    repo: Path,
     scratch: Path,
 ) -> Iterator[run_stage.Executor]:
     settings, container = params["apptainer"], params["container"]
@@ -175,13 +185,15 @@ def _apptainer_executor(
         hf_cache=container["hf_cache"],
         inputs=inputs,
     )
+    harness = ensure_harness(repo, Path(params["harness_dir"]), tag["parent"])
     writer.note("image", f"{tag['image']} {tag['reference']}")
     writer.note("sandbox", "apptainer containers (the host's network, --cleanenv, --writable-tmpfs)")
 
     def place(argv: list[str], env: dict[str, str], role: str) -> run_stage.Placement:
         # The token only where the model loads: the server, an offline benchmark.
         secret = containers.token_env(token) if role in (run_stage.SERVER, run_stage.BENCHMARK) else {}
-        return run_stage.Placement(wrap(argv), exec_env(dict(os.environ), {**base_env, **secret, **env}), scratch)
+        command = wrap(argv, harness=None if role == run_stage.SERVER else harness)
+        return run_stage.Placement(command, exec_env(dict(os.environ), {**base_env, **secret, **env}), scratch)
 
     secrets = (token,) if token else ()
     yield run_stage.ProcessExecutor(python=params["python"], place=place, secrets=secrets)

@@ -1,9 +1,11 @@
 """The apptainer runtime without Apptainer: the command lines it builds, and legs through a stand-in.
 
 Apptainer cannot be installed here. The stand-in below records each command
-line and runs the command on the host instead: in a fresh copy of the tree
-(Apptainer's throw-away overlay), with only the APPTAINERENV_* variables
-(--cleanenv) and the bound paths mapped back to the host.
+line and runs the command on the host instead: the image's source tree is a
+fresh copy of the tree (Apptainer's throw-away overlay) on the path, as the
+images' own environment puts it; only the APPTAINERENV_* variables reach the
+command (--cleanenv); the bound paths and the source tree are mapped back to
+the host, the working directory (--pwd) too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from patchbench.runtime.apptainer import APPLY_THEN_EXEC, exec_argv, exec_env, image_reference
-from patchbench.runtime.containers import PATCH_MOUNT
+from patchbench.runtime.containers import HARNESS_MOUNT, PATCH_MOUNT
 from tests.conftest import git
 from tests.docker.conftest import Harness
 
@@ -26,22 +28,31 @@ args = sys.argv[1:]
 with open(os.environ["FAKE_APPTAINER_LOG"], "a") as log:
     log.write(json.dumps(args) + "\\n")
 assert args.pop(0) == "exec"
-binds = {{}}
+overlay = tempfile.mkdtemp()
+shutil.copytree(os.environ["FAKE_APPTAINER_TREE"], overlay, dirs_exist_ok=True)
+paths = {{os.environ["FAKE_APPTAINER_SOURCE"]: overlay}}
+pwd = None
 while args[0].startswith("--"):
     option = args.pop(0)
     if option == "--pwd":
-        args.pop(0)
+        pwd = args.pop(0)
     elif option == "--bind":
         host, inside = args.pop(0).split(":")[:2]
-        binds[inside] = host
+        paths[inside] = host
 image = args.pop(0)
 env = {{k[len("APPTAINERENV_"):]: v for k, v in os.environ.items() if k.startswith("APPTAINERENV_")}}
-env["PATH"] = os.environ["PATH"]
-overlay = tempfile.mkdtemp()
-shutil.copytree(os.environ["FAKE_APPTAINER_TREE"], overlay, dirs_exist_ok=True)
-os.chdir(overlay)
-argv = [binds.get(a, a) for a in args]
+env["PATH"], env["PYTHONPATH"] = os.environ["PATH"], overlay
+os.chdir(paths[pwd])
+argv = [paths.get(a, a) for a in args]
 os.execvpe(argv[0], argv, env)
+"""
+SOURCE_DIR = "/opt/src"  # the harness suite's container.source_dir
+EDITED_BENCHMARK = """diff --git a/benchmarks/run_app.py b/benchmarks/run_app.py
+--- a/benchmarks/run_app.py
++++ b/benchmarks/run_app.py
+@@ -1 +1,2 @@
+ import app
++print("fabulous numbers")
 """
 
 
@@ -72,7 +83,17 @@ def test_exec_argv_for_a_leg_and_for_an_agent(tmp_path):
         "--bind", f"{tmp_path}:/root/.cache/huggingface",
         "--bind", "/data/sharegpt.json:/data/sharegpt.json:ro",
         "--writable-tmpfs", "--bind", f"{patch}:{PATCH_MOUNT}:ro",
-        "/sif/img.sif", "sh", "-c", APPLY_THEN_EXEC, PATCH_MOUNT, "python3", "bench.py",
+        "/sif/img.sif", "sh", "-c", APPLY_THEN_EXEC, PATCH_MOUNT, "/opt/src", "python3", "bench.py",
+    ]  # fmt: skip
+    measuring = exec_argv(
+        ["python3", "bench.py"], executable="apptainer", image="/sif/img.sif", source_dir="/opt/src",
+        nv=False, options=[], patch=patch, harness=tmp_path / "harness",
+    )  # fmt: skip
+    assert measuring == [
+        "apptainer", "exec", "--cleanenv", "--pwd", HARNESS_MOUNT,
+        "--bind", f"{tmp_path / 'harness'}:{HARNESS_MOUNT}:ro",
+        "--writable-tmpfs", "--bind", f"{patch}:{PATCH_MOUNT}:ro",
+        "/sif/img.sif", "sh", "-c", APPLY_THEN_EXEC, PATCH_MOUNT, "/opt/src", "python3", "bench.py",
     ]  # fmt: skip
 
 
@@ -100,6 +121,7 @@ def apptainer_suite(target, tmp_path, monkeypatch):
     git(tree, "checkout", "-q", target.parent)
     monkeypatch.setenv("FAKE_APPTAINER_LOG", str(tmp_path / "apptainer.log"))
     monkeypatch.setenv("FAKE_APPTAINER_TREE", str(tree))
+    monkeypatch.setenv("FAKE_APPTAINER_SOURCE", SOURCE_DIR)
     monkeypatch.chdir(tmp_path)
     harness = Harness("apptainertest", target, tmp_path)
     harness.overrides = {
@@ -135,23 +157,32 @@ def test_image_stage_finds_a_sif_or_names_the_registry_image(apptainer_suite, tm
 
 def test_agent_patch_is_applied_as_each_command_starts(apptainer_suite, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_apptainerFakeToken")
-    apptainer_suite.agent_patch(apptainer_suite.target.good_patch)
+    # The agent's engine, and its own edit of the benchmark (which must not be what measures).
+    apptainer_suite.agent_patch(apptainer_suite.target.good_patch + EDITED_BENCHMARK)
     agent = apptainer_suite.leg("agent")
-    assert apptainer_suite.prepare(agent)["status"] == "ok"
+    tag = apptainer_suite.prepare(agent)
+    assert tag["status"] == "ok" and [f["code"] for f in tag["findings"]] == ["touches_benchmark"]
     server = ["python", "-m", "http.server", "{port}", "--bind", "{host}"]
     client = [
         "sh",
         "-c",
-        'python3 app.py && echo "token=$HF_TOKEN" && python3 -c "import urllib.request as u; u.urlopen(\'http://{host}:{port}/health\')"',
+        'python3 benchmarks/run_app.py && echo "token=$HF_TOKEN"'
+        " && python3 -c \"import urllib.request as u; u.urlopen('http://{host}:{port}/health')\"",
     ]
     run = apptainer_suite.run(agent, {"benchmark_type": "serving", "argv": client, "server_argv": server})
     assert run.outcome == "ok", run.text
-    # The client runs the agent's tree here (apptainer has no pinned harness), but never gets the token.
-    assert "app agent" in run.text and "token=\n" in run.text and "token=***" not in run.text
+    # The client runs the pinned harness (the parent's benchmarks/), which imports the engine
+    # under test: the agent's app.py; it never gets the token.
+    assert "app agent" in run.text and "fabulous" not in run.text
+    assert "token=\n" in run.text and "token=***" not in run.text
     server_cmd, client_cmd = commands(tmp_path)  # one measured pass; the harness's commit plans no warm-up
     for command in (server_cmd, client_cmd):
-        assert command[:3] == ["exec", "--cleanenv", "--pwd"] and "--writable-tmpfs" in command
+        assert command[:2] == ["exec", "--cleanenv"] and "--writable-tmpfs" in command
         assert "hf_apptainerFakeToken" not in json.dumps(command)
+    assert server_cmd[2:4] == ["--pwd", SOURCE_DIR] and HARNESS_MOUNT not in " ".join(server_cmd)
+    harness = apptainer_suite.layout.harness(apptainer_suite.target.commit)
+    assert client_cmd[2:4] == ["--pwd", HARNESS_MOUNT]
+    assert f"{Path(harness).resolve()}:{HARNESS_MOUNT}:ro" in client_cmd
     assert "--nv" not in server_cmd  # request_gpus: false in the harness
 
 
