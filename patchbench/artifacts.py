@@ -9,10 +9,13 @@ from before versioning (no ``format_version``) is format 1.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +84,17 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+@contextlib.contextmanager
+def exclusive(lock: str | Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl`` lock on the file ``lock`` (made if missing): jobs that run in
+    parallel processes and update one shared thing take turns; the lock dies with its holder."""
+    path = Path(lock)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def file_sha256(path: Path) -> str:

@@ -1,6 +1,7 @@
 """The local runtime's image stage on real repositories: repairs, rebuild guard, setup failures."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -82,3 +83,19 @@ def test_a_setup_program_that_does_not_exist_is_a_missing_program(tmp_path, targ
     assert tag["failure"]["evidence"].startswith(
         "the setup command 'no-such-installer --editable .': cannot start 'no-such-installer': No such file or directory"
     )
+
+
+def test_rounds_of_a_leg_check_its_working_copy_in_turn(tmp_path, target):
+    # Rounds of one leg may run at once (several GPUs, Slurm nodes); each takes the working
+    # copy's digest through git's index, and two at once collide on index.lock.
+    _, commits, bare = target
+    tag = prepare(tmp_path, bare, "baseline", commits[1], commits[0])
+    how = local.confining({"mode": "off", "setup_network": False}, "baseline")
+    params = {"setup_command": "", "sandbox": {"mode": "off", "setup_network": False}, "python": "", "hidden": []}
+
+    def check(_: int) -> object:
+        return local.ensure_worktree(tag, repo=bare, log=tmp_path / "setup.log", how=how, params=params)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(check, range(64)))
+    assert outcomes == [None] * 64

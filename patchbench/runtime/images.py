@@ -27,7 +27,6 @@ stage notes it in ``run.log``, from where it reaches the leg's provenance.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import time
@@ -228,13 +227,8 @@ class ImageStore:
         with self._locked(f"locks/{key}.lock"):
             yield
 
-    @contextlib.contextmanager
-    def _locked(self, relative: str) -> Iterator[None]:
-        path = self.dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
+    def _locked(self, relative: str) -> contextlib.AbstractContextManager[None]:
+        return artifacts.exclusive(self.dir / relative)
 
     def claim(self, name: str, users: list[str], me: str | None) -> None:
         with self.state() as state:

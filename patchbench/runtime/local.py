@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from patchbench import failures, gitops
+from patchbench import artifacts, failures, gitops
 from patchbench.failures import Failure
 from patchbench.patches.vet import check_and_apply
 from patchbench.runtime import PlannedLeg, gpus, processes, sandbox
@@ -249,14 +249,19 @@ def build_worktree(
 def ensure_worktree(
     tag: dict[str, Any], *, repo: Path, log: Path, how: Confining, params: dict[str, Any]
 ) -> Failure | None:
-    """Rebuild the working copy if it went missing; it must match the recorded digest."""
+    """Rebuild the working copy if it went missing; it must match the recorded digest.
+
+    One round at a time: the rounds of a leg may run at once (on several GPUs, or
+    Slurm nodes), and the digest is taken with git's index of the working copy.
+    """
     worktree = Path(tag["worktree"])
-    if worktree.is_dir() and gitops.tree_id(worktree) == tag["digest"]:
-        return None
-    failure = build_worktree(tag, repo=repo, log=log, how=how, params=params)
-    if failure is None and gitops.tree_id(worktree) != tag["digest"]:
-        failure = Failure(failures.SETUP_FAILED, f"rebuilt working copy {worktree} differs from image.tag")
-    return failure
+    with artifacts.exclusive(worktree.with_name(worktree.name + ".lock")):
+        if worktree.is_dir() and gitops.tree_id(worktree) == tag["digest"]:
+            return None
+        failure = build_worktree(tag, repo=repo, log=log, how=how, params=params)
+        if failure is None and gitops.tree_id(worktree) != tag["digest"]:
+            failure = Failure(failures.SETUP_FAILED, f"rebuilt working copy {worktree} differs from image.tag")
+        return failure
 
 
 @contextlib.contextmanager
