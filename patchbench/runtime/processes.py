@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -170,13 +170,18 @@ def run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout_s
     """Run to completion or deadline; the process tree is gone when this returns."""
     began = time.monotonic()
     proc = start(argv, cwd=cwd, env=env, log=log)
+    return finish(proc.wait, lambda: stop(proc, grace_s=2.0), timeout_s=timeout_s, began=began)
+
+
+def finish(wait: Callable[..., int], stop_all: Callable[[], object], *, timeout_s: float, began: float) -> Finished:
+    """Wait for a started command until its deadline, then stop whatever it left (``stop_all``)."""
     try:
-        returncode = proc.wait(timeout=timeout_s)
+        returncode = wait(timeout=timeout_s)
         return Finished(returncode, False, time.monotonic() - began)
     except subprocess.TimeoutExpired:
         return Finished(None, True, time.monotonic() - began)
     finally:
-        stop(proc, grace_s=2.0)
+        stop_all()
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from patchbench.runtime import processes
 from patchbench.runtime.processes import Finished
 
 NOBODY = 65534  # who root's commands run as inside (files of the runner appear as its own)
@@ -402,13 +403,7 @@ class Pod:
         """Run to completion or deadline; everything the command started is gone when this returns."""
         began = time.monotonic()
         command = self.start(argv, env=env, log=log, cwd=cwd, confinement=confinement)
-        try:
-            returncode = command.wait(timeout=timeout_s)
-            return Finished(returncode, False, time.monotonic() - began)
-        except subprocess.TimeoutExpired:
-            return Finished(None, True, time.monotonic() - began)
-        finally:
-            command.stop(grace_s)
+        return processes.finish(command.wait, lambda: command.stop(grace_s), timeout_s=timeout_s, began=began)
 
     def options(self, confinement: Confinement, *, cwd: Path) -> list[str]:
         """bwrap's options for one command (public so that they can be read and tested)."""
