@@ -91,10 +91,10 @@ def test_a_commit_has_started_once_a_round_log_exists_in_progress_or_complete(tm
 
 def test_a_held_gpu_lease_is_a_busy_gpu(tmp_path):
     locks = gpus.lock_dir(tmp_path / ".gpus", {}, "host")
-    assert not lookahead.gpu_busy(tmp_path / ".gpus")
+    assert not gpus.any_held(tmp_path / ".gpus")
     with gpus.lease(1, ["0", "1"], locks, holder="a run"):
-        assert lookahead.gpu_busy(tmp_path / ".gpus")
-    assert not lookahead.gpu_busy(tmp_path / ".gpus")  # the lock files stay, unheld
+        assert gpus.any_held(tmp_path / ".gpus")
+    assert not gpus.any_held(tmp_path / ".gpus")  # the lock files stay, unheld
 
 
 def test_a_wait_ends_at_its_turn_or_after_the_gpu_stayed_idle(tmp_path):

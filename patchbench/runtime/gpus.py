@@ -92,6 +92,25 @@ def lease(count: int, devices: list[str], locks: Path, *, holder: str, wait_s: f
             os.close(fd)  # closing the descriptor drops its lock
 
 
+def any_held(locks: str | Path) -> bool:
+    """Whether a run holds a GPU lease: one of the lease files under ``locks`` (any host's) is locked."""
+    root = Path(locks)
+    if not root.is_dir():
+        return False
+    for path in root.rglob("*.lock"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # also drops the shared lock, if we got it
+    return False
+
+
 def _claim(count: int, devices: list[str], locks: Path, holder: str) -> dict[str, int] | None:
     """Lock ``count`` free devices (id -> open descriptor, in device order), or lock none and return None."""
     held: dict[str, int] = {}

@@ -33,7 +33,6 @@ same host.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
@@ -46,6 +45,7 @@ import psutil
 
 from patchbench import artifacts
 from patchbench.layout import ROUNDS, RUN_LOG
+from patchbench.runtime import gpus
 from patchbench.runtime.run import now
 
 ENV = "PATCHBENCH_SCHEDULE"
@@ -118,25 +118,6 @@ def started(commit_dir: str | Path) -> bool:
     return False
 
 
-def gpu_busy(locks: str | Path) -> bool:
-    """Whether a run holds a GPU lease: one of the lock files under ``locks`` is locked."""
-    root = Path(locks)
-    if not root.is_dir():
-        return False
-    for path in root.rglob("*.lock"):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # also drops the shared lock, if we got it
-    return False
-
-
 @dataclass(frozen=True)
 class Waited:
     """Why a wait ended (``turn``: its condition held; ``idle``: the GPU stayed idle) and how long it took."""
@@ -153,7 +134,7 @@ def wait(ready: Callable[[], bool], locks: str | Path, *, idle_s: float, poll_s:
         moment = time.monotonic()
         if ready():
             return Waited("turn", moment - began)
-        if gpu_busy(locks):
+        if gpus.any_held(locks):
             idle_since = None
         else:
             idle_since = moment if idle_since is None else idle_since
