@@ -93,28 +93,14 @@ def _runtime(name: str) -> Any:
 
 
 def cmd_leg_image(args: argparse.Namespace) -> int:
-    from patchbench import artifacts
-    from patchbench.layout import SPEC
     from patchbench.runtime import image as image_stage
-    from patchbench.runtime import lookahead
 
-    commit_spec = artifacts.read_artifact(args.spec, SPEC)
-    if commit_spec["spec"] is None:  # the tree ruled the command out: no leg of the commit runs
-        image_stage.skip_leg(
-            args.params, revisions=args.revisions, patch=args.patch, out=args.out, reason=commit_spec["error"]
-        )
-        return 0
-    runtime = _runtime(args.params["runtime"])
-    # Beside a benchmark: yield the CPU and the disk to it, and wait for this commit's turn.
-    lookahead.lower_priority()
-    with open(args.log, "a", encoding="utf-8") as log:
-        lookahead.wait_turn(
-            lookahead.current(), args.out.parent.parent, say=lambda line: print(line, file=log, flush=True)
-        )
-    runtime.prepare(
+    image_stage.job(
+        _runtime(args.params["runtime"]).prepare,
         args.params,
         repo=args.repo,
         revisions=args.revisions,
+        spec=args.spec,
         patch=args.patch,
         worktree=args.worktree,
         out=args.out,

@@ -18,18 +18,48 @@ from typing import Any
 from patchbench import artifacts, failures, gitops
 from patchbench.artifacts import file_sha256
 from patchbench.failures import Failure
-from patchbench.layout import IMAGE_TAG
+from patchbench.layout import IMAGE_TAG, SPEC
 from patchbench.patches.vet import Applied, check_and_apply, compiled_sources
+from patchbench.runtime import lookahead
+from patchbench.target.revisions import Revisions
 from patchbench.target.revisions import read as read_revisions
 
 # Fills in the runtime's part of the tag (at least ``digest``), or says why it could not.
 Build = Callable[[dict[str, Any]], Failure | None]
+# A runtime's image stage: ``prepare(params, *, repo, revisions, patch, worktree, out, log)``.
+Prepare = Callable[..., None]
+
+
+def job(
+    prepare: Prepare,
+    params: dict[str, Any],
+    *,
+    repo: Path,
+    revisions: Path,
+    spec: Path,
+    patch: Path,
+    worktree: Path,
+    out: Path,
+    log: Path,
+) -> None:
+    """The image job: nothing to prepare for a commit its tree ruled out; otherwise, beside the
+    run that holds the GPU, at the lowest priority and in its commit's turn, the runtime's ``prepare``."""
+    commit_spec = artifacts.read_artifact(spec, SPEC)
+    if commit_spec["spec"] is None:  # no leg of the commit runs
+        skip_leg(params, revisions=revisions, patch=patch, out=out, reason=commit_spec["error"])
+        return
+    lookahead.lower_priority()
+    with open(log, "a", encoding="utf-8") as handle:
+        lookahead.wait_turn(
+            lookahead.current(), out.parent.parent, say=lambda line: print(line, file=handle, flush=True)
+        )
+    prepare(params, repo=repo, revisions=revisions, patch=patch, worktree=worktree, out=out, log=log)
 
 
 def prepare_leg(params: dict[str, Any], *, runtime: str, revisions: Path, patch: Path, out: Path, build: Build) -> None:
     """Write the leg's ``image.tag``; failures are recorded in it, never raised."""
-    tag = _start_tag(params, runtime=runtime, revisions=revisions, patch=patch)
     known = read_revisions(revisions)
+    tag = _start_tag(params, runtime=runtime, known=known, patch=patch)
     failure = known.failure_for(params["variant"])
     if failure is None:
         tag["checkout"] = known.checkout(params["variant"])
@@ -42,13 +72,12 @@ def prepare_leg(params: dict[str, Any], *, runtime: str, revisions: Path, patch:
 def skip_leg(params: dict[str, Any], *, revisions: Path, patch: Path, out: Path, reason: dict[str, str]) -> None:
     """Write an ``image.tag`` that prepared nothing: the commit's spec ruled its command out
     (``reason``), so no leg of it runs and no working copy, pull or build is worth its time."""
-    tag = _start_tag(params, runtime=params["runtime"], revisions=revisions, patch=patch)
+    tag = _start_tag(params, runtime=params["runtime"], known=read_revisions(revisions), patch=patch)
     tag.update(status="skipped", failure=reason)
     artifacts.write_artifact(out, IMAGE_TAG, tag)
 
 
-def _start_tag(params: dict[str, Any], *, runtime: str, revisions: Path, patch: Path) -> dict[str, Any]:
-    known = read_revisions(revisions)
+def _start_tag(params: dict[str, Any], *, runtime: str, known: Revisions, patch: Path) -> dict[str, Any]:
     return {
         "runtime": runtime,
         "variant": params["variant"],
