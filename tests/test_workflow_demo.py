@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 
 import pandas as pd
 import pytest
@@ -149,6 +150,26 @@ def test_every_leg_that_ran_kept_each_sample_and_its_rounds(demo_run):
         if row.variant != "baseline":
             assert row.verdict_vs_baseline in ("beats", "similar", "worse", "inconclusive")
             assert row.ci_low_vs_baseline_pct <= row.improvement_over_baseline_pct <= row.ci_high_vs_baseline_pct
+
+
+def test_serving_samples_keep_their_per_request_values(demo_run):
+    """The serving commit's client saves per-request values (--save-result): each measured pass of
+    every serving leg that ran keeps them, one per request of the demo's 24, its lengths as asked."""
+    summary = pd.read_csv(demo_run / DEMO.summary, dtype={"agent": str}).fillna("")
+    serving = summary[(summary.status == "ok") & (summary.benchmark_type == "serving")]
+    assert len(serving) == 4  # baseline, human, beta, ident (alpha's server crashes)
+    for row in serving.itertuples():
+        leg_dir = demo_run / DEMO.leg_dir(row.commit, row.leg)
+        result = json.loads((leg_dir / "metrics.json").read_text())
+        assert "per-request-values" in result["spec"]["rules_fired"]
+        for sample in result["samples"]:
+            requests = sample["requests"]
+            assert requests["requests"] == requests["completed"] == requests["kept"] == 24, requests
+            assert requests["input_len"] == [64] * 24 and set(requests["output_len"]) == {16}
+            assert all(0 < t < e for t, e in zip(requests["ttft_ms"], requests["e2el_ms"]))
+            # The pass's own aggregate, from the same requests: the median of its TTFTs.
+            assert statistics.median(requests["ttft_ms"]) == pytest.approx(sample["metrics"]["median_ttft_ms"], 1e-3)
+        assert not (leg_dir / "rounds" / "1" / "client-results").exists()  # the scratch folder goes with the run
 
 
 def test_agent_patches_never_touch_the_shared_clone(demo_run):

@@ -225,9 +225,12 @@ class SuitePlan:
         }
 
     def passes(self, leg: Leg) -> dict[str, int]:
-        """What one round of the leg measures: warm-up passes (serving only), then measured passes."""
-        serving = self.commits[leg.commit].benchmark_type == "serving"
-        return {"warmup": self.config["warmup"] if serving else 0, "measured": self.config["repeats"] // self.rounds}
+        """What one round of the leg measures: warm-up passes (serving only), then measured passes,
+        and (serving only) how many per-request values of each measured pass are kept."""
+        measured = self.config["repeats"] // self.rounds
+        if self.commits[leg.commit].benchmark_type != "serving":
+            return {"warmup": 0, "measured": measured}
+        return {"warmup": self.config["warmup"], "measured": measured, "requests_kept": self.config["per_request"]}
 
     def metrics_params(self, leg: Leg) -> dict[str, Any]:
         plan = self.commits[leg.commit]

@@ -12,6 +12,7 @@ when every round is; its ``metrics`` are then the medians of its samples.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import platform
 import socket
 import statistics
@@ -24,7 +25,7 @@ from patchbench import __version__, artifacts, failures
 from patchbench.layout import IMAGE_TAG, SPEC
 from patchbench.parsing import parse_file, parse_passes
 from patchbench.results.retry import attempts_before
-from patchbench.runtime.runlog import read_annotations
+from patchbench.runtime.runlog import REQUESTS_NOTE, annotations
 
 ROOT_CAUSES = frozenset({failures.OOM, failures.ENV_ERROR, failures.BAD_ARGUMENTS, failures.DEPRECATED_SCRIPT})
 Parsed = dict[str, Any]
@@ -64,7 +65,8 @@ def _judge_passes(passes: list[Parsed], expected: int) -> tuple[str, dict[str, s
 
 @dataclass(frozen=True)
 class Round:
-    """One round of a leg: its verdict, its samples (one per measured pass) and the runner's notes."""
+    """One round of a leg: its verdict, its samples (one per measured pass), the per-request values
+    of each measured pass whose client saved them, and the runner's notes."""
 
     number: int
     status: str
@@ -72,6 +74,7 @@ class Round:
     samples: list[dict[str, float]]
     notes: dict[str, str]
     blocks: int
+    requests: list[dict[str, Any]]
 
     def record(self) -> dict[str, Any]:
         keep = ("started", "finished", "gpu ids", "passes", "server readiness")
@@ -84,14 +87,28 @@ class Round:
 
 
 def judge_round(number: int, run_log: Path, benchmark_type: str | None, expected: int) -> Round:
-    notes = read_annotations(run_log)
+    notes: dict[str, str] = {}
+    requests: list[dict[str, Any]] = []
+    for key, value in annotations(run_log):
+        if key == REQUESTS_NOTE:  # one per measured pass, after its output
+            requests.append(_requests(value))
+        else:
+            notes[key] = value
     whole = parse_file(run_log, benchmark_type)
     passes = parse_passes(run_log, benchmark_type)
     status, failure = decide(
         notes.get("outcome", failures.NO_METRICS), notes.get("evidence", ""), whole, passes, expected
     )
     samples = [parsed["metrics"] for parsed in passes] if status == "ok" else []
-    return Round(number, status, failure, samples, notes, len(whole["runs"]))
+    return Round(number, status, failure, samples, notes, len(whole["runs"]), requests)
+
+
+def _requests(value: str) -> dict[str, Any]:
+    try:
+        found = json.loads(value)
+    except ValueError:
+        found = None
+    return found if isinstance(found, dict) else {"absent": "the run.log's per-request values are not readable"}
 
 
 def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_logs: list[Path]) -> dict[str, Any]:
@@ -125,7 +142,9 @@ def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_log
             rounds = [judge_round(n, log, kind, params["passes"]) for n, log in enumerate(run_logs, 1)]
             status, failure = _leg_verdict(rounds)
     samples = [
-        {"round": r.number, "pass": k, "metrics": metrics} for r in rounds for k, metrics in enumerate(r.samples, 1)
+        {"round": r.number, "pass": k, "metrics": metrics, **_saved(r, k)}
+        for r in rounds
+        for k, metrics in enumerate(r.samples, 1)
     ]
     result.update(
         status=status,
@@ -138,6 +157,11 @@ def build(params: dict[str, Any], *, spec: Path, image_tag: Path | None, run_log
         provenance=_provenance(tag, [r.notes for r in rounds], attempt=attempt),
     )
     return result
+
+
+def _saved(r: Round, number: int) -> dict[str, Any]:
+    """A measured pass's per-request values, when its round's client saved them."""
+    return {"requests": r.requests[number - 1]} if len(r.requests) == len(r.samples) else {}
 
 
 def _leg_verdict(rounds: list[Round]) -> tuple[str, dict[str, str] | None]:

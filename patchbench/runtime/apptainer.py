@@ -63,10 +63,12 @@ def exec_argv(
     hf_cache: str = "",
     inputs: tuple[str, ...] = (),
     harness: Path | None = None,
+    results: Path | None = None,
 ) -> list[str]:
     """``apptainer exec`` of ``argv`` in ``source_dir`` of ``image``, or in the pinned ``harness``
     (bound read-only) for a command that measures; an agent's ``patch`` applied to ``source_dir``
-    first; ``inputs``, host files the command reads, bound read-only at the same path."""
+    first; ``inputs``, host files the command reads, bound read-only at the same path; ``results``,
+    a serving client's result folder, bound writable."""
     workdir = containers.HARNESS_MOUNT if harness is not None else source_dir
     command = [executable, "exec", "--cleanenv", "--pwd", workdir]
     if nv:
@@ -77,6 +79,8 @@ def exec_argv(
         command += ["--bind", f"{path}:{path}:ro"]
     if harness is not None:
         command += ["--bind", f"{harness.resolve()}:{containers.HARNESS_MOUNT}:ro"]
+    if results is not None:
+        command += ["--bind", f"{results.resolve()}:{containers.RESULTS_MOUNT}"]
     if patch is not None:
         command += ["--writable-tmpfs", "--bind", f"{patch.resolve()}:{containers.PATCH_MOUNT}:ro"]
     command += [*options, image]
@@ -162,6 +166,7 @@ def _apptainer_executor(
     gpu_ids: list[str],
     writer: RunLogWriter,
     inputs: tuple[str, ...],
+    results: Path,
     *,
     params: dict[str, Any],
     repo: Path,
@@ -192,8 +197,13 @@ def _apptainer_executor(
     def place(argv: list[str], env: dict[str, str], role: str) -> run_stage.Placement:
         # The token only where the model loads: the server, an offline benchmark.
         secret = containers.token_env(token) if role in (run_stage.SERVER, run_stage.BENCHMARK) else {}
-        command = wrap(argv, harness=None if role == run_stage.SERVER else harness)
+        measures = role != run_stage.SERVER
+        command = wrap(
+            argv, harness=harness if measures else None, results=results if role == run_stage.CLIENT else None
+        )
         return run_stage.Placement(command, exec_env(dict(os.environ), {**base_env, **secret, **env}), scratch)
 
     secrets = (token,) if token else ()
-    yield run_stage.ProcessExecutor(python=params["python"], place=place, secrets=secrets)
+    yield run_stage.ProcessExecutor(
+        python=params["python"], place=place, secrets=secrets, result_dir=containers.RESULTS_MOUNT
+    )

@@ -20,6 +20,7 @@ from patchbench.runtime.run import LegFailure
 PATCH_MOUNT = "/patchbench/patch.diff"
 HF_CACHE_MOUNT = "/root/.cache/huggingface"
 HARNESS_MOUNT = "/patchbench/harness"
+RESULTS_MOUNT = "/patchbench/client-results"  # a serving client's result folder (run.CLIENT_RESULTS)
 
 
 def image_params(config: dict[str, Any], leg: PlannedLeg) -> dict[str, Any]:

@@ -138,13 +138,21 @@ def _require_program(placement: Placement) -> None:
 
 
 def confinements(
-    *, worktree: Path, harness: Path | None, hidden: list[str], python: str, inputs: tuple[str, ...]
+    *,
+    worktree: Path,
+    harness: Path | None,
+    hidden: list[str],
+    python: str,
+    inputs: tuple[str, ...],
+    results: Path | None = None,
 ) -> dict[str, Confinement]:
     """What each role of a leg may reach beyond the read-only host.
 
     Hidden: the suite's results (other legs' copies and results, the clone with
     the human fix, GPU lock files) and the runner's home; then each role gets
-    back read-only what it reads. Only setup writes, and only the working copy.
+    back read-only what it reads. Setup writes the working copy; a serving
+    client its round's ``results`` folder (what it saves with --save-result),
+    which the server, the agent's code, cannot even see.
     """
     readable = (*sandbox.interpreter_paths(python), *_hf_hub(), *(Path(p) for p in inputs))
     hide = tuple(Path(p).resolve() for p in hidden if Path(p).exists()) + sandbox.home_dirs()
@@ -155,7 +163,9 @@ def confinements(
         BENCHMARK: Confinement(
             readonly=(*readable, worktree, *harness_paths), hidden=hide, devices=sandbox.nvidia_devices()
         ),
-        CLIENT: Confinement(readonly=(*readable, *harness_paths), hidden=hide),
+        CLIENT: Confinement(
+            writable=(results,) if results is not None else (), readonly=(*readable, *harness_paths), hidden=hide
+        ),
     }
 
 
@@ -272,6 +282,7 @@ def _launcher(
     worktree: Path,
     harness: Path | None,
     inputs: tuple[str, ...],
+    results: Path | None = None,
     host_network: bool = False,
 ) -> Iterator[run_stage.Launcher]:
     """Plain child processes, or a pod whose sandboxes confine each role; the pod's end ends them all.
@@ -283,7 +294,9 @@ def _launcher(
         yield run_stage.HostLauncher()
         return
     python = params["python"] or sys.executable
-    rooms = confinements(worktree=worktree, harness=harness, hidden=params["hidden"], python=python, inputs=inputs)
+    rooms = confinements(
+        worktree=worktree, harness=harness, hidden=params["hidden"], python=python, inputs=inputs, results=results
+    )
     with Pod(host_network=host_network and params["sandbox"]["setup_network"]) as pod:
         yield PodLauncher(pod, rooms)
 
@@ -303,6 +316,7 @@ def _worktree_executor(
     gpu_ids: list[str],
     writer: RunLogWriter,
     inputs: tuple[str, ...],  # host files: the leg's commands read them where they are
+    results: Path,  # the round's client-results folder: the client writes it where it is
     *,
     params: dict[str, Any],
     repo: Path,
@@ -329,6 +343,8 @@ def _worktree_executor(
             argv, environment(role, worktree=worktree, harness=harness, confined=how.confined, extra=extra), cwd
         )
 
-    with _launcher(how, params, worktree=worktree, harness=harness, inputs=inputs) as launcher:
+    with _launcher(how, params, worktree=worktree, harness=harness, inputs=inputs, results=results) as launcher:
         python = params["python"] or sys.executable
-        yield run_stage.ProcessExecutor(python=python, place=place, launcher=launcher, secrets=secrets())
+        yield run_stage.ProcessExecutor(
+            python=python, place=place, launcher=launcher, secrets=secrets(), result_dir=str(results.resolve())
+        )

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -26,12 +28,22 @@ from typing import Any, Protocol
 from patchbench import artifacts, failures
 from patchbench.failures import Failure
 from patchbench.layout import IMAGE_TAG, SPEC
+from patchbench.parsing import per_request
 from patchbench.runtime import gpus, processes
-from patchbench.runtime.runlog import BENCHMARK_SECTION, SERVER_SECTION, WARMUP_SECTION, RunLogWriter
+from patchbench.runtime.runlog import (
+    BENCHMARK_SECTION,
+    REQUESTS_NOTE,
+    SERVER_SECTION,
+    WARMUP_SECTION,
+    RunLogWriter,
+)
 from patchbench.spec.benchspec import BenchSpec, render
+from patchbench.spec.per_request import RESULT_DIR
 
 CLIENT_HOST = "127.0.0.1"  # the client always reaches its server over loopback
 REDACTED = b"***"
+# A round's folder for what a serving client saves (--save-result): the client alone may write it.
+CLIENT_RESULTS = "client-results"
 
 
 def now() -> str:
@@ -78,6 +90,7 @@ class Executor(Protocol):
     python: str  # replaces a leading ``python`` in spec commands
     bind_host: str  # the address a server binds so this process can poll it
     secrets: tuple[str, ...]  # values scrubbed from every captured output
+    result_dir: str  # the round's client-results folder as a client sees it (no other command may write it)
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> Service: ...
 
@@ -87,11 +100,12 @@ class Executor(Protocol):
         """Run to completion or deadline; ``beside`` is the server a client must reach."""
 
 
-# Given the image.tag, the leased GPU ids, the writer and the spec's inputs (host files
-# its commands read, which a container must see at the same path): a context that
-# yields the executor and cleans up after it (or raises LegFailure).
+# Given the image.tag, the leased GPU ids, the writer, the spec's inputs (host files
+# its commands read, which a container must see at the same path) and the round's
+# client-results folder (an empty host folder the client alone may write): a context
+# that yields the executor and cleans up after it (or raises LegFailure).
 OpenExecutor = Callable[
-    [dict[str, Any], list[str], RunLogWriter, tuple[str, ...]], contextlib.AbstractContextManager[Executor]
+    [dict[str, Any], list[str], RunLogWriter, tuple[str, ...], Path], contextlib.AbstractContextManager[Executor]
 ]
 
 
@@ -131,16 +145,20 @@ def _attempt(
         with gpus.lease(params["gpus"], devices, locks, holder=str(scratch)) as ids:
             writer.note("gpu ids", ",".join(ids))
             spec = BenchSpec.from_dict(commit_spec["spec"])
-            with open_executor(tag, ids, writer, spec.inputs) as executor:
-                return benchmark(
-                    spec,
-                    executor,
-                    passes=Passes(**params["passes"]),
-                    timeouts=params["timeouts"],
-                    health_paths=params["health_paths"],
-                    writer=writer,
-                    scratch=scratch,
-                )
+            results = _emptied(scratch / CLIENT_RESULTS)
+            try:
+                with open_executor(tag, ids, writer, spec.inputs, results) as executor:
+                    return benchmark(
+                        spec,
+                        executor,
+                        passes=Passes(**params["passes"]),
+                        timeouts=params["timeouts"],
+                        health_paths=params["health_paths"],
+                        writer=writer,
+                        scratch=scratch,
+                    )
+            finally:
+                _emptied(results).rmdir()
     except gpus.LeaseError as exc:
         return Failure(exc.category, str(exc))
     except LegFailure as exc:
@@ -150,10 +168,12 @@ def _attempt(
 @dataclass(frozen=True)
 class Passes:
     """How one run job measures: unmeasured warm-up passes of a serving client once its
-    server is up (the first requests pay for compilation and caches), then measured passes."""
+    server is up (the first requests pay for compilation and caches), then measured passes;
+    of each measured pass whose client saves them, at most ``requests_kept`` per-request values."""
 
     warmup: int = 0
     measured: int = 1
+    requests_kept: int = 0
 
 
 def benchmark(
@@ -193,7 +213,9 @@ def _serve_and_benchmark(
 ) -> Failure | None:
     port = processes.free_port()
     server_argv = render(spec.server_argv, python=executor.python, host=executor.bind_host, port=port)
-    client_argv = render(spec.argv, python=executor.python, host=CLIENT_HOST, port=port)
+    client_argv = render(spec.argv, python=executor.python, host=CLIENT_HOST, port=port, result_dir=executor.result_dir)
+    # The client saves per-request values (the save_result rule): into the round's client-results folder.
+    saves = RESULT_DIR in spec.argv and passes.requests_kept > 0
     writer.note("server command", shlex.join(server_argv))
     writer.note("command", shlex.join(client_argv))
     writer.note("passes", f"{passes.measured} after {passes.warmup} warm-up")
@@ -219,6 +241,8 @@ def _serve_and_benchmark(
                     failure = _client_pass(
                         executor, client_argv, spec.env, marker, writer, scratch, timeouts["benchmark_s"], server
                     )
+                    if saves and marker == BENCHMARK_SECTION:
+                        _note_requests(writer, scratch / CLIENT_RESULTS, passes.requests_kept)
                     died = server.poll()
                     if died is not None and failure is not None:
                         failure = server.cause() or Failure(
@@ -244,8 +268,10 @@ def _client_pass(
     timeout_s: float,
     server: Service | None = None,
 ) -> Failure | None:
-    """One run of the benchmark (client), its output under ``marker`` in run.log."""
+    """One run of the benchmark (client), its output under ``marker`` in run.log; it finds its
+    client-results folder empty."""
     log = _fresh(scratch / "benchmark.out")
+    _emptied(scratch / CLIENT_RESULTS)
     try:
         ended = executor.run(argv, env, log, timeout_s, beside=server)
         _section(writer, marker, log, executor.secrets)
@@ -254,9 +280,27 @@ def _client_pass(
     return _client_failure(ended, timeout_s)
 
 
+def _note_requests(writer: RunLogWriter, results: Path, keep: int) -> None:
+    """The pass's per-request values (bounded), read by this process from the folder only the client
+    could write, go into run.log as an annotation: the run.log stays the round's one record."""
+    writer.note(REQUESTS_NOTE, json.dumps(per_request.read(results, keep), separators=(",", ":")))
+
+
 def _fresh(path: Path) -> Path:
     path.unlink(missing_ok=True)
     return path
+
+
+def _emptied(folder: Path) -> Path:
+    """``folder``, existing and empty (a container's client may have left files its own user owns:
+    removing them needs only the folder's permission)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return folder
 
 
 def _section(writer: RunLogWriter, marker: str, source: Path | None, secrets: tuple[str, ...]) -> None:
@@ -396,6 +440,7 @@ class ProcessExecutor:
     launcher: Launcher = field(default_factory=HostLauncher)
     secrets: tuple[str, ...] = ()
     bind_host: str = "127.0.0.1"
+    result_dir: str = ""
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> Service:
         with missing_program(SERVER):

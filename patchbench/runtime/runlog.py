@@ -10,7 +10,9 @@ the mark are written with it defused (``[patchbench]␣`` becomes
 or a section of measured output.
 
 A run job's log holds the server's output (serving), the unmeasured warm-up
-passes of the client and one section per measured pass, in the order they ran.
+passes of the client and one section per measured pass, in the order they ran;
+a serving client that saves per-request values has them after each measured
+section, as one ``requests`` annotation (JSON).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ MARK = "[patchbench] "
 SERVER_SECTION = MARK + "--- server output ---"
 WARMUP_SECTION = MARK + "--- warm-up output ---"
 BENCHMARK_SECTION = MARK + "--- benchmark output ---"
+# After each measured pass of a client that saves them: its per-request values (JSON), or why there are none.
+REQUESTS_NOTE = "requests"
 _COPY_CHUNK = 1 << 20
 _MARK = MARK.encode()
 _DEFUSED = b"[patchbench?] "
@@ -37,14 +41,17 @@ def annotation(key: str, value: object) -> str:
 
 def read_annotations(path: str | Path) -> dict[str, str]:
     """``key -> value`` of every annotation in a run.log (last wins), streamed."""
-    found: dict[str, str] = {}
+    return dict(annotations(path))
+
+
+def annotations(path: str | Path) -> Iterator[tuple[str, str]]:
+    """Every annotation of a run.log as ``(key, value)``, in order, streamed."""
     with open(path, "rb") as handle:
         for raw in handle:
-            if raw.startswith(MARK.encode()):
-                key, sep, value = raw[len(MARK) :].decode("utf-8", "replace").partition(": ")
+            if raw.startswith(_MARK):
+                key, sep, value = raw[len(_MARK) :].decode("utf-8", "replace").partition(": ")
                 if sep:
-                    found[key.strip()] = value.rstrip("\n")
-    return found
+                    yield key.strip(), value.rstrip("\n")
 
 
 class RunLogWriter:

@@ -15,6 +15,7 @@ from typing import Any
 from patchbench import failures
 from patchbench.spec.command import PYTHON, find_value, flag_name, flatten, option_value
 from patchbench.spec.normalize import Command
+from patchbench.spec.per_request import RESULT_DIR
 
 # Flags whose product is the number of GPUs a run needs.
 _PARALLEL_FLAGS = {
@@ -134,9 +135,18 @@ def build_spec(
     )
 
 
-def render(argv: tuple[str, ...] | list[str], *, python: str, host: str = "", port: int = 0) -> list[str]:
-    """Fill the runtime's values into a spec command: interpreter, host and port."""
-    out = [token.replace("{host}", host).replace("{port}", str(port)) for token in argv]
+def render(
+    argv: tuple[str, ...] | list[str], *, python: str, host: str = "", port: int = 0, result_dir: str = ""
+) -> list[str]:
+    """Fill the runtime's values into a spec command: interpreter, host, port and the client's result folder."""
+    values = {"{host}": host, "{port}": str(port), RESULT_DIR: result_dir}
+    out = [_fill(token, values) for token in argv]
     if out and PYTHON.match(out[0]):
         out[0] = python
     return out
+
+
+def _fill(token: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        token = token.replace(placeholder, value)
+    return token

@@ -68,8 +68,10 @@ class SuiteSettings:
 def tree_params(config: dict[str, Any]) -> dict[str, Any]:
     """What the tree checks take from a suite's config: the spec job's params, and lint --repo's."""
     serving = config["serving"]
+    # per_request: 0 keeps no per-request values: no client is asked to save them.
+    off = {"save_result"} if config["per_request"] == 0 else set()
     return {
-        "rules": [rule for rule in config["normalization"] if rule["action"] in TREE_ACTIONS],
+        "rules": [rule for rule in config["normalization"] if rule["action"] in set(TREE_ACTIONS) - off],
         "server_command": serving["server_command"],
         "server_flags": serving["server_flags"],
         "engine_package": config["engine_package"],

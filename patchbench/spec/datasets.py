@@ -75,7 +75,7 @@ def provide(items: list[list[str]], client: OptionSet, choice: DatasetChoice) ->
         given = {flag_name(item[0]) for item in rest}
         lengths = dict(zip(RANDOM_LENGTHS, (choice.input_len, choice.output_len)))
         return rest + [[NAME, "random"]] + [[flag, str(n)] for flag, n in lengths.items() if flag not in given]
-    path_flag = next((flag for flag in (PATH, OLD_PATH) if _exactly(client, flag)), None)
+    path_flag = next((flag for flag in (PATH, OLD_PATH) if client.has(flag)), None)
     if choice.sharegpt is None or path_flag is None:
         return items
     named = [[NAME, "sharegpt"]] if client.accepts(NAME) is True else []
@@ -85,7 +85,7 @@ def provide(items: list[list[str]], client: OptionSet, choice: DatasetChoice) ->
 def _respelt(items: list[list[str]], client: OptionSet) -> list[list[str]]:
     """A usable path under the flag this client has, and named ``sharegpt`` where the client has
     names but none was given (what such a path meant to the clients that defaulted to it)."""
-    spelling = next((flag for flag in (PATH, OLD_PATH) if _exactly(client, flag)), None)
+    spelling = next((flag for flag in (PATH, OLD_PATH) if client.has(flag)), None)
     out = []
     for item in items:
         if flag_name(item[0]) in PATH_FLAGS and spelling is not None and flag_name(item[0]) != spelling:
@@ -95,12 +95,6 @@ def _respelt(items: list[list[str]], client: OptionSet) -> list[list[str]]:
     if has_path and find_value(items, NAME) is None and client.accepts(NAME) is True:
         out.append([NAME, "sharegpt"])
     return out
-
-
-def _exactly(client: OptionSet, flag: str) -> bool:
-    """The client has ``flag`` itself, not an option it abbreviates (``--dataset`` of ``--dataset-path``)."""
-    option = client.find(flag)
-    return option is not None and flag in option.flags
 
 
 # ---------------------------------------------------------------- the suite's datasets

@@ -21,6 +21,8 @@ Actions:
 ``serving_dataset``  a serving command without a usable dataset gets the suite's (ShareGPT file
                      or random with fixed lengths), spelt as the tree's client accepts it
                      (a tree rule; see :mod:`patchbench.spec.datasets`)
+``save_result``      a serving client saves its per-request values where the run stage collects
+                     them, where the tree's client can (a tree rule; see :mod:`patchbench.spec.per_request`)
 
 Rules are applied once per commit, in two steps. :func:`normalize` applies
 every rule that needs only the command, when the suite is planned (lint and
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from patchbench.spec import datasets
+from patchbench.spec import datasets, per_request
 from patchbench.spec.command import (
     BENCH_SUBCOMMAND,
     ENV_ASSIGNMENT,
@@ -56,7 +58,9 @@ from patchbench.spec.tree import TreeFacts
 # Act on the raw words, before the benchmark type can be read from them.
 PRE_PARSE_ACTIONS = ("env_assignments", "script_path")
 # Need facts about the commit's tree: applied by the spec job, not when the suite is planned.
-TREE_ACTIONS = ("target_cli", "serving_dataset")
+TREE_ACTIONS = ("target_cli", "serving_dataset", "save_result")
+# Tree rules that spell a serving command's options as the tree's client accepts them.
+_CLIENT_ACTIONS = ("serving_dataset", "save_result")
 ACTIONS = PRE_PARSE_ACTIONS + ("canonical_flags", "set", "set_default", "drop", "rename") + TREE_ACTIONS
 
 
@@ -182,10 +186,12 @@ def _apply(rule: dict[str, Any], command: Command, context: TreeContext | None) 
                 item[0] = new + ("=" + item[0].split("=", 1)[1] if "=" in item[0] else "")
     elif action == "target_cli" and context is not None and command.kind:
         _match_target_cli(command, context.tree)
-    elif action == "serving_dataset" and context is not None and command.kind == "serving":
+    elif action in _CLIENT_ACTIONS and context is not None and command.kind == "serving":
         client = context.tree.program(command.kind, command.style)
-        if client is not None:
+        if client is not None and action == "serving_dataset":
             command.items = datasets.provide(command.items, client, context.dataset)
+        elif client is not None:
+            command.items = per_request.ask(command.items, client)
     return before != (command.program, command.items)
 
 

@@ -114,6 +114,12 @@ class OptionSet:
         prefixed = {o for o in self.options if any(f.startswith(name) for f in o.flags if f.startswith("--"))}
         return prefixed.pop() if len(prefixed) == 1 else None
 
+    def has(self, flag: str) -> bool:
+        """Whether the program has ``flag`` itself, not an option that ``flag`` abbreviates
+        (``--dataset`` of ``--dataset-path``)."""
+        option = self.find(flag)
+        return option is not None and flag in option.flags
+
     def accepts(self, token: str) -> bool | None:
         """True or False; None when the option is not found but the set is incomplete."""
         if self.find(token) is not None:

@@ -132,10 +132,12 @@ def outcome(result: dict[str, Any]) -> str:
 
 
 def client_and_server(result: dict[str, Any], sharegpt: str = "") -> tuple[list[str], list[str]]:
-    """The client's argv without its endpoint, and what the server gets beyond the server command."""
+    """The client's argv without its endpoint and per-request saving (see ``saving``), and what
+    the server gets beyond the server command."""
     spec = result["spec"]
     assert spec["argv"][-4:] == ["--host", "{host}", "--port", "{port}"]
     client = [SHAREGPT if sharegpt and token == sharegpt else token for token in spec["argv"][:-4]]
+    client = client[: client.index("--save-result")] if "--save-result" in client else client
     template = [token.replace("{model}", spec["model"]) for token in SERVER]
     assert spec["server_argv"][: len(template)] == template  # --model given once, by the server command
     return client, spec["server_argv"][len(template) :]
@@ -207,7 +209,7 @@ def test_serving_options_go_where_the_tree_defines_them(with_random, key):
     client, server = client_and_server(with_random[key])
     assert client == shlex.split(EXPECTED_SPECS[key][0]) + RANDOM
     assert server == shlex.split(EXPECTED_SPECS[key][1])
-    assert with_random[key]["spec"]["rules_fired"][-1] == "serving-dataset"
+    assert with_random[key]["spec"]["rules_fired"][-2:] == ["serving-dataset", "per-request-values"]
 
 
 @pytest.mark.parametrize("key", sorted(EXACT_SPECS))
@@ -228,6 +230,36 @@ def test_commands_a_tree_cannot_run_are_skipped_with_their_evidence(with_random,
     assert with_random[key]["spec"] is None
     assert with_random[key]["error"]["category"] == category
     assert evidence in with_random[key]["error"]["evidence"]
+
+
+# What each commit's client offers for saving per-request values, read with grep in the real
+# sources at the commit's parent: --save-result since 2024-02, --result-dir since 2024-03,
+# --result-filename since 2024-06; --save-detailed (without it, no per-request arrays) since
+# 2025-03 in benchmarks/benchmark_serving.py, and between 2025-04 and 2025-07 in `vllm bench serve`.
+SAVED = "--save-result --result-dir {result_dir} --result-filename result.json"
+DETAILED = "--save-result --save-detailed --result-dir {result_dir} --result-filename result.json"
+SAVING = {
+    "2f192835": "--save-result --result-dir {result_dir}",  # 2024-04: the client names its file
+    "660470e5": SAVED,  # 2024-08
+    "9badee53": SAVED,  # 2025-03-04
+    "015069b0": DETAILED,  # 2025-05, benchmark_serving.py
+    "299ebb62": SAVED,  # 2025-04, vllm bench serve: saves the arrays without being asked
+    "a3223766": DETAILED,  # 2025-07, vllm bench serve
+}
+
+
+@pytest.mark.parametrize("key", sorted(SAVING))
+def test_each_client_saves_per_request_values_as_its_revision_can(with_sharegpt, key):
+    argv = with_sharegpt[key]["spec"]["argv"]
+    start = argv.index("--save-result")
+    assert argv[start:-4] == shlex.split(SAVING[key])
+    assert "per-request-values" in with_sharegpt[key]["spec"]["rules_fired"]
+
+
+def test_a_client_that_cannot_save_into_a_folder_is_not_asked_to(with_sharegpt):
+    # 2024-03 (3a243095): --save-result without --result-dir would write into the harness it runs in.
+    spec = with_sharegpt["3a243095"]["spec"]
+    assert "--save-result" not in spec["argv"] and "per-request-values" not in spec["rules_fired"]
 
 
 def test_a_dataset_file_from_the_authors_machine_is_replaced(with_random):

@@ -68,6 +68,7 @@ def _container_executor(
     gpu_ids: list[str],
     writer: RunLogWriter,
     inputs: tuple[str, ...],
+    results: Path,
     *,
     params: dict[str, Any],
     repo: Path,
@@ -103,6 +104,7 @@ def _container_executor(
             token=token,
             harness=ensure_harness(repo, Path(params["harness_dir"]), tag["parent"]),
             inputs=inputs,
+            results=results,
         )
     finally:
         sweep(connect(), labels)  # a fresh client: an interrupt may have broken the old one's connection
@@ -148,6 +150,7 @@ class ContainerExecutor:
         token: str,
         harness: Path,
         inputs: tuple[str, ...] = (),
+        results: Path | None = None,
     ) -> None:
         container, self._docker = params["container"], params["docker"]
         self.client, self.image_id, self.labels, self.gpu_ids = client, image_id, labels, gpu_ids
@@ -163,6 +166,9 @@ class ContainerExecutor:
         self.mounts = [Mount(path, path, type="bind", read_only=True) for path in inputs]
         # The commit's pinned benchmark scripts and workload files, for the client and offline benchmarks.
         self.harness = Mount(containers.HARNESS_MOUNT, str(harness.resolve()), type="bind", read_only=True)
+        # The round's client-results folder, writable by a serving client's container alone.
+        self.result_dir = containers.RESULTS_MOUNT if results is not None else ""
+        self.results = [Mount(self.result_dir, str(results.resolve()), type="bind")] if results is not None else []
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> run_stage.Service:
         container = self._launch(argv, env, run_stage.SERVER, self.network)
@@ -192,8 +198,10 @@ class ContainerExecutor:
 
     def _launch(self, argv: list[str], env: dict[str, str], role: str, network_mode: str) -> Container:
         """One command's container: the server in the leg's source tree (with the token it may need
-        to load the model), a client or offline benchmark in the pinned harness."""
+        to load the model), a client or offline benchmark in the pinned harness; a client with the
+        folder it saves its results in."""
         measures = role != run_stage.SERVER
+        mounts = [*self.mounts, self.harness, *(self.results if role == run_stage.CLIENT else [])]
         secret = containers.token_env(self.token) if role in (run_stage.SERVER, run_stage.BENCHMARK) else {}
         config = container_config(
             self.image_id,
@@ -207,7 +215,7 @@ class ContainerExecutor:
             shm_size=self._docker["shm_size"],
             mem_limit=self._docker["mem_limit"],
             hf_cache=self.hf_cache,
-            mounts=[*self.mounts, self.harness] if measures else self.mounts,
+            mounts=mounts if measures else self.mounts,
         )
         return launch(self.client, config)
 
