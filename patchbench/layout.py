@@ -10,6 +10,8 @@ of it.
         target/repo.git, target/repo.json       the clone every leg reads
         legs/<commit>/spec.json, revisions.json the commit's one benchmark and its revisions
         legs/<commit>/<leg>/patch.diff → image.tag → rounds/<r>/run.log → metrics.json
+                                                 (a round's run job also keeps scratch files beside its
+                                                 run.log while it runs: a serving client's client-results/)
         legs/<commit>/<leg>/attempts/<n>/        earlier attempts of a retried leg (its metrics.json,
                                                  the rounds it retried)
         worktrees/<commit>/<leg>/                the local runtime's working copies

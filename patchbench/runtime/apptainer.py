@@ -11,7 +11,11 @@ server runs in the image's source tree; a client or offline benchmark runs
 in the commit's pinned harness (``runtime.harness``), bound read-only, with
 the engine under test still the leg's. Commands are child processes of the
 leg, as with the local runtime, and share the host's network: a server binds
-127.0.0.1 on a free port.
+127.0.0.1 on a free port. A serving client gets its round's client-results
+folder bound writable; the server does not. Apptainer itself still binds the
+user's home, ``/tmp`` and the working directory into every container unless
+``apptainer.options`` says otherwise (``--contain``, ``--no-mount home,cwd``):
+where the results live under the home, an agent's server could reach them.
 
 Apptainer is not installable on our machines: the command lines are built by
 the pure functions below and tested; no test runs a real Apptainer.

@@ -217,7 +217,11 @@ class Harness:
         return argv + ["--out", str(where / "run.log")]
 
     def run(self, leg: Leg, spec: dict[str, Any]) -> Run:
-        assert cli.main(self.run_argv(leg, spec)) == 0
+        return self.run_with(self.run_argv(leg, spec), leg)
+
+    def run_with(self, argv: list[str], leg: Leg) -> Run:
+        """The run stage with ``argv`` (``run_argv``'s, perhaps with other params)."""
+        assert cli.main(argv) == 0
         run_log = self.leg_dir(leg) / "run.log"
         return Run(read_annotations(run_log), run_log.read_text())
 

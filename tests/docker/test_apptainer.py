@@ -18,9 +18,12 @@ from pathlib import Path
 import pytest
 
 from patchbench.runtime.apptainer import APPLY_THEN_EXEC, exec_argv, exec_env, image_reference
-from patchbench.runtime.containers import HARNESS_MOUNT, PATCH_MOUNT
+from patchbench.runtime.containers import HARNESS_MOUNT, PATCH_MOUNT, RESULTS_MOUNT
+from patchbench.runtime.run import CLIENT_RESULTS
+from patchbench.runtime.runlog import REQUESTS_NOTE
 from tests.conftest import git
 from tests.docker.conftest import Harness
+from tests.docker.test_forged_results import serve
 
 STAND_IN = f"""#!{sys.executable}
 import json, os, shutil, sys, tempfile
@@ -184,6 +187,19 @@ def test_agent_patch_is_applied_as_each_command_starts(apptainer_suite, tmp_path
     assert client_cmd[2:4] == ["--pwd", HARNESS_MOUNT]
     assert f"{Path(harness).resolve()}:{HARNESS_MOUNT}:ro" in client_cmd
     assert "--nv" not in server_cmd  # request_gpus: false in the harness
+
+
+def test_a_serving_client_saves_into_its_own_bound_folder(apptainer_suite, tmp_path):
+    human = apptainer_suite.leg("human")
+    assert apptainer_suite.prepare(human)["status"] == "ok"
+    run = serve(apptainer_suite, human, ["python", "-m", "http.server", "{port}", "--bind", "{host}"])
+    assert run.outcome == "ok", run.text
+    assert json.loads(run.notes[REQUESTS_NOTE])["ttft_ms"] == [5.0, 6.0, 7.0]
+    server_cmd, client_cmd = commands(tmp_path)
+    folder = (apptainer_suite.leg_dir(human) / CLIENT_RESULTS).resolve()
+    assert f"{folder}:{RESULTS_MOUNT}" in client_cmd  # writable: no :ro
+    assert client_cmd[client_cmd.index("--result-dir") + 1] == RESULTS_MOUNT
+    assert RESULTS_MOUNT not in " ".join(server_cmd) and str(folder) not in " ".join(server_cmd)
 
 
 def test_compiled_changes_cannot_be_rebuilt_under_apptainer(apptainer_suite):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from patchbench import config
 from patchbench.spec.benchspec import render
+from patchbench.spec.check import tree_params
 from patchbench.spec.per_request import ask
 from patchbench.spec.tree import Option, OptionSet
 
@@ -56,3 +58,11 @@ def test_render_fills_the_result_folder():
     argv = ["python", "b.py", "--host", "{host}", "--port", "{port}", "--result-dir", "{result_dir}"]
     rendered = render(argv, python="/py", host="127.0.0.1", port=8123, result_dir="/r/client-results")
     assert rendered == ["/py", "b.py", "--host", "127.0.0.1", "--port", "8123", "--result-dir", "/r/client-results"]
+
+
+def test_per_request_zero_asks_no_client():
+    base = {"suite": "s", "repo": "r.git", "commits": "c.csv"}
+    actions = [rule["action"] for rule in tree_params(config.validated(base))["rules"]]
+    assert actions == ["target_cli", "serving_dataset", "save_result"]
+    off = tree_params(config.validated({**base, "per_request": 0}))["rules"]
+    assert [rule["action"] for rule in off] == ["target_cli", "serving_dataset"]
