@@ -33,12 +33,16 @@ def read(folder: Path, keep: int) -> dict[str, Any]:
     if len(files) != 1:
         found = "no result file" if not files else f"{len(files)} result files, not one"
         return {"absent": f"the client saved {found}"}
-    size = files[0].stat().st_size
-    if size > MAX_FILE_BYTES:
-        return {"absent": f"the result file has {size} bytes, more than {MAX_FILE_BYTES} are not read"}
     try:
-        saved = json.loads(files[0].read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
+        size = files[0].stat().st_size
+        if size > MAX_FILE_BYTES:
+            return {"absent": f"the result file has {size} bytes, more than {MAX_FILE_BYTES} are not read"}
+        text = files[0].read_bytes()
+    except OSError as exc:  # a container's client wrote it as its own user, unreadable to ours
+        return {"absent": f"the result file cannot be read: {exc.strerror}"}
+    try:
+        saved = json.loads(text)
+    except ValueError as exc:  # UnicodeDecodeError included
         return {"absent": f"the result file is not JSON: {exc}"}
     return values(saved, keep)
 

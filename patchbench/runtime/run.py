@@ -158,7 +158,7 @@ def _attempt(
                         scratch=scratch,
                     )
             finally:
-                _emptied(results).rmdir()
+                shutil.rmtree(results, ignore_errors=True)
     except gpus.LeaseError as exc:
         return Failure(exc.category, str(exc))
     except LegFailure as exc:
@@ -292,14 +292,15 @@ def _fresh(path: Path) -> Path:
 
 
 def _emptied(folder: Path) -> Path:
-    """``folder``, existing and empty (a container's client may have left files its own user owns:
-    removing them needs only the folder's permission)."""
+    """``folder``, existing and emptied. A container's client writes as its own user: its files go
+    (that needs only the folder's permission), a folder of its that will not is left, and the
+    reading of the next pass's file then says what it found."""
     folder.mkdir(parents=True, exist_ok=True)
     for entry in folder.iterdir():
         if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
+            shutil.rmtree(entry, ignore_errors=True)
         else:
-            entry.unlink()
+            entry.unlink(missing_ok=True)
     return folder
 
 

@@ -149,8 +149,8 @@ class ContainerExecutor:
         gpu_ids: list[str],
         token: str,
         harness: Path,
+        results: Path,
         inputs: tuple[str, ...] = (),
-        results: Path | None = None,
     ) -> None:
         container, self._docker = params["container"], params["docker"]
         self.client, self.image_id, self.labels, self.gpu_ids = client, image_id, labels, gpu_ids
@@ -167,8 +167,8 @@ class ContainerExecutor:
         # The commit's pinned benchmark scripts and workload files, for the client and offline benchmarks.
         self.harness = Mount(containers.HARNESS_MOUNT, str(harness.resolve()), type="bind", read_only=True)
         # The round's client-results folder, writable by a serving client's container alone.
-        self.result_dir = containers.RESULTS_MOUNT if results is not None else ""
-        self.results = [Mount(self.result_dir, str(results.resolve()), type="bind")] if results is not None else []
+        self.result_dir = containers.RESULTS_MOUNT
+        self.results = Mount(self.result_dir, str(results.resolve()), type="bind")
 
     def start(self, argv: list[str], env: dict[str, str], log: Path, port: int) -> run_stage.Service:
         container = self._launch(argv, env, run_stage.SERVER, self.network)
@@ -201,7 +201,7 @@ class ContainerExecutor:
         to load the model), a client or offline benchmark in the pinned harness; a client with the
         folder it saves its results in."""
         measures = role != run_stage.SERVER
-        mounts = [*self.mounts, self.harness, *(self.results if role == run_stage.CLIENT else [])]
+        mounts = [*self.mounts, self.harness, *([self.results] if role == run_stage.CLIENT else [])]
         secret = containers.token_env(self.token) if role in (run_stage.SERVER, run_stage.BENCHMARK) else {}
         config = container_config(
             self.image_id,
