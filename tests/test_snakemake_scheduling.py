@@ -7,9 +7,10 @@ began and ended), so an upgrade that changes them fails here first:
   beside a run, with ``--cores 1``);
 * such a job that becomes ready while that core is held waits until it is
   free (image jobs start between two runs, never in the middle of one);
-* the local executor has ``--cores`` + 5 worker threads: beyond 5 zero-thread
-  jobs, the next job that needs a core queues behind them (``prepare.parallel``
-  is therefore at most 5).
+* the local executor has ``--cores`` + 5 worker threads: never more jobs run
+  at once, whatever their threads, so more than 5 zero-thread jobs could keep
+  a job that needs the core waiting for a worker (``prepare.parallel`` is
+  therefore at most 5).
 """
 
 from __future__ import annotations
@@ -105,7 +106,17 @@ rule run:
     shell: "STAMP"
 """,
     )
-    first = min(began for began, _ in times.values())
-    at_once = [name for name, (began, _) in times.items() if began < first + 1]
-    assert len(at_once) == 6  # --cores 1 + 5 workers
-    assert times["run"][0] >= min(ended for name, (_, ended) in times.items() if name != "run") - 0.5
+    # --cores 1 + 5 workers, whatever the jobs' threads: the preps fill them. Which job is handed to a
+    # worker first is Snakemake's choice (the run usually waits behind six preps; on a loaded machine
+    # it may go first): so the number of jobs running at once is what is checked, not the order.
+    assert most_at_once(times.values()) == 6
+
+
+def most_at_once(spans) -> int:
+    """The most intervals ``(began, ended)`` that overlap at one moment."""
+    events = sorted((t, step) for began, ended in spans for t, step in ((began, 1), (ended, -1)))
+    running = most = 0
+    for _, step in events:  # at the same moment an end comes before a start (-1 < 1)
+        running += step
+        most = max(most, running)
+    return most
