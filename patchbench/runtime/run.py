@@ -214,8 +214,9 @@ def _serve_and_benchmark(
     port = processes.free_port()
     server_argv = render(spec.server_argv, python=executor.python, host=executor.bind_host, port=port)
     client_argv = render(spec.argv, python=executor.python, host=CLIENT_HOST, port=port, result_dir=executor.result_dir)
-    # The client saves per-request values (the save_result rule): into the round's client-results folder.
-    saves = RESULT_DIR in spec.argv and passes.requests_kept > 0
+    # The client saves per-request values (the save_result rule, off with per_request: 0) into the
+    # round's client-results folder: each pass finds it empty.
+    saves = RESULT_DIR in spec.argv
     writer.note("server command", shlex.join(server_argv))
     writer.note("command", shlex.join(client_argv))
     writer.note("passes", f"{passes.measured} after {passes.warmup} warm-up")
@@ -238,6 +239,8 @@ def _serve_and_benchmark(
                 sections = [WARMUP_SECTION] * passes.warmup + [BENCHMARK_SECTION] * passes.measured
                 failure = None
                 for marker in sections:
+                    if saves:
+                        _emptied(scratch / CLIENT_RESULTS)
                     failure = _client_pass(
                         executor, client_argv, spec.env, marker, writer, scratch, timeouts["benchmark_s"], server
                     )
@@ -268,10 +271,8 @@ def _client_pass(
     timeout_s: float,
     server: Service | None = None,
 ) -> Failure | None:
-    """One run of the benchmark (client), its output under ``marker`` in run.log; it finds its
-    client-results folder empty."""
+    """One run of the benchmark (client), its output under ``marker`` in run.log."""
     log = _fresh(scratch / "benchmark.out")
-    _emptied(scratch / CLIENT_RESULTS)
     try:
         ended = executor.run(argv, env, log, timeout_s, beside=server)
         _section(writer, marker, log, executor.secrets)
